@@ -1,0 +1,79 @@
+"""A model bundle: a folder with `model.keras` and `meta.json`. Saved atomically, checked on load."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+BUNDLE_VERSION = 1  # bump when the folder's layout or meta.json's meaning changes
+MODEL_FILE = "model.keras"
+META_FILE = "meta.json"
+PRETRAINED = Path(__file__).parent / "pretrained"
+
+
+class BundleError(Exception):
+    """The folder is not a bundle this version of digitrec can use."""
+
+
+def save(model, meta: dict, out_dir: str | Path) -> Path:
+    """Write the bundle to a fresh folder beside `out_dir`, then swap it in.
+
+    A crash or Ctrl-C before the swap leaves any earlier bundle at `out_dir` as it was.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-new-"))
+    try:
+        model.save(tmp / MODEL_FILE)
+        meta = {"bundle_version": BUNDLE_VERSION, **meta}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}-old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def read_meta(bundle_dir: str | Path) -> dict:
+    d = Path(bundle_dir)
+    if not d.is_dir():
+        raise BundleError(f"{d}: no such bundle folder")
+    meta_path, model_path = d / META_FILE, d / MODEL_FILE
+    if not meta_path.is_file() or not model_path.is_file():
+        raise BundleError(f"{d}: not a model bundle (needs {MODEL_FILE} and {META_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BundleError(f"{meta_path}: unreadable ({e})") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{meta_path}: not a JSON object")
+    version = meta.get("bundle_version")
+    if version != BUNDLE_VERSION:
+        raise BundleError(f"{d}: bundle format version {version!r}, this digitrec reads version "
+                          f"{BUNDLE_VERSION}; retrain it with `digitrec train`")
+    return meta
+
+
+def load(bundle_dir: str | Path):
+    """(keras model, meta). The model is loaded for inference only."""
+    meta = read_meta(bundle_dir)
+    import keras
+
+    try:
+        model = keras.saving.load_model(Path(bundle_dir) / MODEL_FILE, compile=False)
+    except Exception as e:  # a truncated zip, a foreign file: all mean "cannot use this bundle"
+        raise BundleError(f"{bundle_dir}: {MODEL_FILE} cannot be loaded ({e.__class__.__name__}: {e})") from None
+    return model, meta
+
+
+def default_bundle() -> Path:
+    """The shipped model when present."""
+    return PRETRAINED

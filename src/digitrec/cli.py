@@ -1,0 +1,133 @@
+"""The `digitrec` command: a thin layer that parses options, calls the library and prints."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
+
+
+def friendly_errors(fn):
+    """Known failures become one line and exit code 1, never a traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .bundle import BundleError
+        from .data import DataError
+        from .models import UnknownModel
+
+        try:
+            return fn(*args, **kwargs)
+        except (BundleError, DataError, UnknownModel) as e:
+            raise click.ClickException(str(e)) from None
+    return wrapper
+
+
+def data_option(fn):
+    fn = click.option("--unverified", is_flag=True,
+                      help="With --data: accept a data set that is not MNIST (its checksum differs).")(fn)
+    return click.option("--data", "data_path", type=click.Path(path_type=Path),
+                        help="MNIST from this .npz (Keras layout) or folder of IDX files.")(fn)
+
+
+def load_data(data_path, unverified=False):
+    from .data import MNIST_SHA256, load_mnist
+
+    expected = None if (unverified and data_path) else MNIST_SHA256
+    return load_mnist(path=data_path, expected_sha256=expected)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="digitrec")
+def main():
+    """Read handwritten digits: train, evaluate and use MNIST networks."""
+
+
+@main.command()
+@data_option
+@friendly_errors
+def data(data_path, unverified):
+    """Fetch and verify MNIST; print where it lives."""
+    m = load_data(data_path, unverified)
+    click.echo(f"MNIST: {len(m.x_train)} training and {len(m.x_test)} test images, sha256 {m.sha256[:16]}…")
+    click.echo(f"source: {m.source}")
+
+
+@main.command()
+@click.argument("model")
+@click.option("--out", type=click.Path(path_type=Path), help="Bundle folder [default: bundles/MODEL].")
+@click.option("--epochs", type=click.IntRange(1), help="Passes over the training set.")
+@click.option("--batch-size", type=click.IntRange(1))
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True))
+@click.option("--seed", type=int)
+@click.option("--val-split", type=click.IntRange(0), help="Training images held out for validation (0: none).")
+@click.option("--limit", type=click.IntRange(1), help="Train on only the first N images (smoke runs).")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Also write the evaluation report here.")
+@data_option
+@friendly_errors
+def train(model, out, data_path, unverified, report_dir, **options):
+    """Train MODEL (linear, mlp, keras_example, cnn, cnn_fast) and save a bundle."""
+    from . import models
+    from . import train as training
+
+    cfg = models.spec(model).defaults.with_(**options)
+    m = load_data(data_path, unverified)
+    out = out or Path("bundles") / model
+    click.echo(f"training {model} on {m.source}: {cfg}", err=True)
+    meta = training.train(cfg, m, out, verbose=1 if sys.stderr.isatty() else 2)
+    click.echo(f"{model}: test accuracy {meta['test_accuracy']:.2%}, validation "
+               f"{_pct(meta['val_accuracy'])}, {meta['train_seconds']:.0f} s; bundle {out}")
+    if report_dir:
+        _report(out, m, report_dir)
+
+
+def _pct(value):
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def _report(bundle_dir, m, report_dir):
+    from .evaluate import evaluate_bundle
+
+    r = evaluate_bundle(bundle_dir, m, report_dir)
+    halves = ""
+    if "accuracy_first_half" in r:
+        halves = f" (first 5,000: {r['accuracy_first_half']:.2%}, last 5,000: {r['accuracy_last_half']:.2%})"
+    click.echo(f"{r['model']}: accuracy {r['accuracy']:.2%}{halves}, loss {r['loss']:.4f}, {r['errors']} errors")
+    if report_dir:
+        click.echo(f"report: {Path(report_dir) / 'report.html'}")
+
+
+@main.command()
+@click.argument("bundle_dir", type=click.Path(path_type=Path))
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Write PNGs, report.json and report.html here.")
+@data_option
+@friendly_errors
+def evaluate(bundle_dir, report_dir, data_path, unverified):
+    """Test accuracy, confusion matrix, per-class metrics and mistakes of a bundle."""
+    from .bundle import read_meta
+
+    read_meta(bundle_dir)  # a bad bundle fails before MNIST is loaded
+    _report(bundle_dir, load_data(data_path, unverified), report_dir)
+
+
+@main.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path))
+@friendly_errors
+def compare(bundles):
+    """A table of bundles side by side, from their meta.json."""
+    from .evaluate import compare_rows
+
+    rows = compare_rows(bundles)
+    head = f"{'model':<14} {'params':>9} {'epochs':>6} {'train s':>8} {'val acc':>8} {'test acc':>8}  bundle"
+    click.echo(head)
+    for r in rows:
+        click.echo(f"{r['model'] or '?':<14} {r['parameters'] or 0:>9,} {r['epochs'] or 0:>6} "
+                   f"{r['train_seconds'] or 0:>8.0f} {_pct(r['val_accuracy']):>8} {_pct(r['test_accuracy']):>8}  {r['bundle']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

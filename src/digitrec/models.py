@@ -1,0 +1,142 @@
+"""Networks built by name, each with the training settings it was designed for."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "mlp"  # a name in MODELS
+    epochs: int = 10  # the reference recipes' counts; the CNNs set their own
+    batch_size: int = 32  # Keras's default, which the reference recipes used
+    learning_rate: float = 1e-3  # Adam's default; peak rate when a schedule is used
+    schedule: str = "constant"  # "constant" as in the recipes, or "onecycle" (warm-up then cosine) for the CNNs
+    val_split: int = 5000  # images held out of the *training* set to choose settings; the test set never is
+    seed: int = 0  # fixes initial weights, shuffling, dropout and augmentation
+    limit: int = 0  # train on only the first N images (0 = all): quick smoke runs
+    label_smoothing: float = 0.0  # >0 keeps the CNN from over-confident outputs, which calibration needs
+    ema: bool = False  # average weights over the last steps: a cheap, smoother final model
+    rotate_deg: float = 0.0  # augmentation: max rotation; real handwriting slants
+    shift_px: float = 0.0  # augmentation: max shift; demos fail on digits not dead centre
+    zoom: float = 0.0  # augmentation: max relative scale change; stroke sizes differ
+    shear: float = 0.0  # augmentation: max shear (radians); italic writing
+    output: str = "softmax"  # "sigmoid" keeps the reference recipes faithful
+    width: int = 32  # CNN channels in the first block; cost grows with its square
+
+    def with_(self, **changes) -> "TrainConfig":
+        """A copy with `changes`, ignoring None values (CLI options left unset)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def augment(self) -> bool:
+        return any((self.rotate_deg, self.shift_px, self.zoom, self.shear))
+
+
+def _inputs(keras):
+    """Images enter as 28x28 floats in 0..255 (white ink on black); scaling lives in the model."""
+    inputs = keras.Input((28, 28), name="image")
+    x = keras.layers.Rescaling(1 / 255.0)(inputs)
+    return inputs, x
+
+
+def build_linear(keras, cfg: TrainConfig):
+    inputs, x = _inputs(keras)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(10, activation=cfg.output)(x)
+    return keras.Model(inputs, outputs, name="linear")
+
+
+def build_mlp(keras, cfg: TrainConfig):
+    inputs, x = _inputs(keras)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(100, activation="relu")(x)
+    outputs = keras.layers.Dense(10, activation=cfg.output)(x)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def build_keras_example(keras, cfg: TrainConfig):
+    """Keras's "Simple MNIST convnet" example, layer for layer (34,826 parameters)."""
+    L = keras.layers
+    inputs, x = _inputs(keras)
+    x = L.Reshape((28, 28, 1))(x)
+    x = L.Conv2D(32, 3, activation="relu")(x)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Conv2D(64, 3, activation="relu")(x)
+    x = L.MaxPooling2D(2)(x)
+    x = L.Flatten()(x)
+    x = L.Dropout(0.5)(x)
+    outputs = L.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="keras_example")
+
+
+def _conv_bn(L, x, filters, kernel, **kw):
+    x = L.Conv2D(filters, kernel, use_bias=False, **kw)(x)  # BN supplies the bias
+    x = L.BatchNormalization()(x)
+    return L.ReLU()(x)
+
+
+def build_cnn(keras, cfg: TrainConfig):
+    """Our CNN: conv-BN blocks sized for a 2-core CPU (about 4M multiply-adds per image).
+
+    Resolution is cut early (28 -> 14 -> 7) because on this CPU the cost of a convolution
+    grows with its area; the channels are spent where the feature map is small.
+    """
+    L, width = keras.layers, cfg.width
+    inputs, x = _inputs(keras)
+    x = L.Reshape((28, 28, 1))(x)
+    x = _conv_bn(L, x, width, 3, padding="same")
+    x = _conv_bn(L, x, width, 3, strides=2, padding="same")  # learned downsampling: 14x14
+    x = L.Dropout(0.1)(x)
+    x = _conv_bn(L, x, 2 * width, 3, padding="same")
+    x = L.MaxPooling2D(2)(x)  # 7x7
+    x = L.Dropout(0.2)(x)
+    x = _conv_bn(L, x, 4 * width, 3)  # 5x5
+    x = L.Flatten()(x)
+    x = L.Dropout(0.4)(x)
+    x = L.Dense(10)(x)
+    outputs = L.Activation("softmax", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    build: object  # callable(keras, TrainConfig) -> keras.Model
+    defaults: TrainConfig  # the settings this network was designed and measured with
+    about: str
+
+
+CNN_AUG = dict(rotate_deg=12.0, shift_px=3.0, zoom=0.12, shear=0.15)
+
+MODELS = {
+    "linear": ModelSpec(build_linear, TrainConfig(model="linear", epochs=5, output="sigmoid"),
+                        "784 -> Dense(10, sigmoid): the original recipe's baseline (about 92.5%)"),
+    "mlp": ModelSpec(build_mlp, TrainConfig(model="mlp", epochs=10, output="sigmoid"),
+                     "784 -> Dense(100, relu) -> Dense(10, sigmoid): the original recipe (about 97.7%)"),
+    "keras_example": ModelSpec(build_keras_example,
+                               TrainConfig(model="keras_example", epochs=15, batch_size=128, val_split=6000),
+                               "Keras's simple MNIST convnet, its published settings (reports 99.22%)"),
+    "cnn": ModelSpec(build_cnn, TrainConfig(model="cnn", epochs=24, batch_size=128, learning_rate=3e-3,
+                                            schedule="onecycle", label_smoothing=0.1, **CNN_AUG),
+                     "digitrec's CNN: conv + batch norm, augmentation, one-cycle LR, weight averaging"),
+    "cnn_fast": ModelSpec(build_cnn, TrainConfig(model="cnn_fast", epochs=6, batch_size=128, learning_rate=3e-3,
+                                                 schedule="onecycle", label_smoothing=0.1, width=16,
+                                                 rotate_deg=8.0, shift_px=2.0, zoom=0.08),
+                          "the same CNN, a few epochs: the fast setting"),
+}
+
+
+class UnknownModel(ValueError):
+    pass
+
+
+def spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownModel(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}") from None
+
+
+def build(cfg: TrainConfig):
+    import keras
+
+    return spec(cfg.model).build(keras, cfg)

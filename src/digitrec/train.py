@@ -1,0 +1,143 @@
+"""Train a network by name on MNIST and save it as a bundle."""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from . import bundle, models
+from .data import Mnist
+from .evaluate import predict_proba
+from .preprocess import PREPROCESS_VERSION
+
+
+def split(mnist: Mnist, cfg: models.TrainConfig):
+    """Train / validation arrays: the validation images are the *last* `val_split` training images."""
+    x, y = mnist.x_train, mnist.y_train
+    n_val = min(cfg.val_split, len(x) // 5) if cfg.val_split else 0
+    x_tr, y_tr = x[: len(x) - n_val], y[: len(y) - n_val]
+    x_val, y_val = x[len(x) - n_val:], y[len(y) - n_val:]
+    if cfg.limit:
+        x_tr, y_tr = x_tr[: cfg.limit], y_tr[: cfg.limit]
+    return (x_tr, y_tr), (x_val, y_val)
+
+
+def affine_params(tf, batch: int, cfg: models.TrainConfig):
+    """One random affine map per image, as the 8 numbers ImageProjectiveTransform takes.
+
+    The map sends an output pixel to the input pixel it samples: rotation, scale and shear about
+    the image centre, then a shift.
+    """
+    def uniform(limit):
+        return tf.random.uniform([batch], -limit, limit)
+
+    angle = uniform(cfg.rotate_deg * math.pi / 180)
+    scale = 1.0 + uniform(cfg.zoom)
+    shear = uniform(cfg.shear)
+    tx, ty = uniform(cfg.shift_px), uniform(cfg.shift_px)
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    # inverse of (rotate, then shear along x, then scale)
+    a0, a1 = cos, sin + shear * cos
+    b0, b1 = -sin, cos - shear * sin
+    c = 13.5  # centre of a 28x28 image
+    a2 = c - a0 * (c + tx) - a1 * (c + ty)
+    b2 = c - b0 * (c + tx) - b1 * (c + ty)
+    zeros = tf.zeros([batch])
+    return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+
+
+def augment_batch(tf, images, cfg: models.TrainConfig):
+    """Random affine distortion of a (B, 28, 28) batch in one graph op (no per-image Python)."""
+    batch = tf.shape(images)[0]
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images[..., None], transforms=affine_params(tf, batch, cfg),
+        output_shape=tf.constant([28, 28]), fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    return out[..., 0]
+
+
+def make_dataset(tf, x, y, cfg: models.TrainConfig, training: bool):
+    x = x.astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if training:
+        ds = ds.shuffle(len(x), seed=cfg.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(cfg.batch_size)
+    if training and cfg.augment:
+        ds = ds.map(lambda a, b: (augment_batch(tf, a, cfg), b), num_parallel_calls=tf.data.AUTOTUNE)
+    if cfg.label_smoothing:
+        ds = ds.map(lambda a, b: (a, tf.one_hot(tf.cast(b, tf.int32), 10)))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(keras, model, cfg: models.TrainConfig, steps_per_epoch: int):
+    lr = cfg.learning_rate
+    if cfg.schedule == "onecycle":
+        total = max(1, steps_per_epoch * cfg.epochs)
+        warm = max(1, total // 5)
+        lr = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=cfg.learning_rate / 20, decay_steps=total - warm, alpha=0.002,
+            warmup_target=cfg.learning_rate, warmup_steps=warm)
+    elif cfg.schedule != "constant":
+        raise ValueError(f"unknown schedule {cfg.schedule!r}")
+    optimizer = keras.optimizers.Adam(learning_rate=lr, use_ema=cfg.ema, ema_momentum=0.999)
+    if cfg.label_smoothing:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing)
+        metric = keras.metrics.CategoricalAccuracy(name="accuracy")
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    model.compile(optimizer=optimizer, loss=loss, metrics=[metric])
+
+
+def accuracy(model, x, y) -> float:
+    return float(np.mean(predict_proba(model, x).argmax(axis=1) == y))
+
+
+def library_versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "keras": keras.__version__,
+            "tensorflow": tf.__version__, "numpy": np.__version__}
+
+
+def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: int = 0) -> dict:
+    """Train `cfg.model` and save the bundle at `out_dir`; returns its meta."""
+    models.spec(cfg.model)  # fail on an unknown name before the slow imports
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(cfg.seed)
+    (x_tr, y_tr), (x_val, y_val) = split(mnist, cfg)
+    model = models.build(cfg)
+    steps = math.ceil(len(x_tr) / cfg.batch_size)
+    compile_model(keras, model, cfg, steps)
+    train_ds = make_dataset(tf, x_tr, y_tr, cfg, training=True)
+    val_ds = make_dataset(tf, x_val, y_val, cfg, training=False) if len(x_val) else None
+
+    start = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose,
+                        shuffle=False)  # the dataset shuffles itself, with the seed
+    train_seconds = time.perf_counter() - start
+
+    meta = {
+        "name": cfg.model,
+        "config": asdict(cfg),
+        "data_sha256": mnist.sha256,
+        "parameters": int(model.count_params()),
+        "train_images": int(len(x_tr)),
+        "val_images": int(len(x_val)),
+        "train_accuracy": accuracy(model, x_tr, y_tr),
+        "val_accuracy": accuracy(model, x_val, y_val) if len(x_val) else None,
+        "test_accuracy": accuracy(model, mnist.x_test, mnist.y_test),
+        "train_seconds": round(train_seconds, 1),
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "preprocess_version": PREPROCESS_VERSION,
+        "versions": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    bundle.save(model, meta, out_dir)
+    return meta
