@@ -1,2 +1,286 @@
-"""Any image -> a 28x28 digit the way MNIST made its own."""
+"""Any image -> a 28x28 digit the way MNIST made its own, and a number -> its digits.
+
+MNIST: white ink (255) on black (0); each digit scaled to fit 20x20 keeping its aspect ratio,
+anti-aliased, then placed in 28x28 with its centre of mass at the centre. The steps below bring
+photos, scans and canvas drawings to exactly that form.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage as ndi
+
 PREPROCESS_VERSION = 1  # recorded in every bundle; bump when the pipeline's output changes
+MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
+WORK_SIDE = 1024  # images are reduced to this before any work: bounds the cost, keeps thin strokes
+BOX, FIELD = 20, 28  # MNIST's digit box and image size
+MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
+STROKE = (1.9, 5.5, 2.7)  # stroke width in the 20x20 box: MNIST spans 1st-99th percentile 2.0-4.9, median 2.6
+
+
+@dataclass(frozen=True)
+class Options:
+    """Each step can be switched off, to measure what it is worth (benchmarks/external.py --ablation)."""
+
+    polarity: bool = True  # find which side is ink; off: assume white ink on black, as MNIST
+    flatten: bool = True  # remove uneven lighting; off: subtract one paper shade
+    despeckle: bool = True  # drop specks far smaller than the digit
+    stroke: bool = True  # bring stroke width into MNIST's range
+    centre: bool = True  # centre by mass as MNIST did; off: centre the bounding box
+
+
+DEFAULT_OPTIONS = Options()
+
+
+class ImageError(ValueError):
+    """The input is not an image digitrec can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    image: np.ndarray  # (28, 28) uint8, white on black: exactly what the network sees
+    box: tuple  # (x, y, w, h) of the ink in the input image's pixels
+    blank: bool  # no ink found: nothing to classify
+
+
+# ---------------------------------------------------------------- decoding
+def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """A PIL image from a path, bytes, file object, PIL image or array; EXIF orientation applied."""
+    if isinstance(source, Image.Image):
+        img = source
+    elif isinstance(source, np.ndarray):
+        return _from_array(source)
+    else:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            if not len(source):
+                raise ImageError("empty file")
+            source = io.BytesIO(bytes(source))
+        elif isinstance(source, (str, Path)):
+            if Path(source).is_file() and Path(source).stat().st_size == 0:
+                raise ImageError("empty file")
+        try:
+            img = Image.open(source)
+        except FileNotFoundError:
+            raise ImageError(f"no such file: {source}") from None
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise ImageError(f"not an image Pillow can read ({e.__class__.__name__})") from None
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageError(f"image is {w}x{h} pixels; the limit is {max_pixels:,} pixels")
+    if w < 1 or h < 1:
+        raise ImageError("image has no pixels")
+    try:
+        if hasattr(img, "draft") and img.format == "JPEG":
+            img.draft("RGB", (WORK_SIDE, WORK_SIDE))  # let the decoder shrink big JPEGs for free
+        img.load()
+        return ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ImageError(f"image data is broken ({e.__class__.__name__}: {e})") from None
+
+
+def _from_array(a: np.ndarray) -> Image.Image:
+    a = np.asarray(a)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
+        raise ImageError(f"array of shape {a.shape} is not an image (H,W), (H,W,3) or (H,W,4)")
+    if a.dtype != np.uint8:
+        a = a.astype(np.float64)
+        a = a * 255 if a.max(initial=0) <= 1.0 else a
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    return Image.fromarray(a)
+
+
+def to_gray(img: Image.Image) -> np.ndarray:
+    """Float32 luminance in [0, 1] at most WORK_SIDE wide; transparency composited keeping the ink."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
+        img = Image.fromarray(np.clip(a * 255, 0, 255).astype(np.uint8))
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if has_alpha:
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
+        alpha = rgba[..., 3]
+        opaque = alpha > 0.5
+        # Composite on the background that contrasts with the drawn pixels: white strokes on a
+        # transparent canvas go onto black, dark strokes onto white. Either way the ink survives.
+        bg = 0.0 if opaque.any() and lum[opaque].mean() > 0.5 else 1.0
+        gray = lum * alpha + bg * (1 - alpha)
+    else:
+        gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    side = max(gray.shape)
+    if side > WORK_SIDE:
+        factor = int(np.ceil(side / WORK_SIDE))
+        gray = np.asarray(Image.fromarray(gray, mode="F").reduce(factor), dtype=np.float32)
+    return gray.astype(np.float32)
+
+
+# ---------------------------------------------------------------- ink
+def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
+    """Ink strength in [0, 1] (0 = paper), whichever the polarity, with uneven light removed."""
+    # Paper covers most of any picture of a digit, so the median is the paper's shade.
+    ink = 1.0 - gray if options.polarity and np.median(gray) > 0.5 else gray.copy()
+    small = max(ink.shape) <= 64
+    if options.flatten and not small:
+        # The paper's own shade, estimated at low resolution over a window half the image wide.
+        # A low percentile, not the median, so that even a big fat digit is not taken for paper.
+        step = max(1, max(ink.shape) // 48)
+        thumb = ink[::step, ::step]
+        background = ndi.percentile_filter(thumb, 20, size=max(5, max(thumb.shape) // 2), mode="nearest")
+        background = ndi.uniform_filter(background, 5, mode="nearest")
+        size = (ink.shape[1], ink.shape[0])
+        ink = ink - np.asarray(Image.fromarray(background, mode="F").resize(size, Image.Resampling.BILINEAR))
+    else:
+        ink = ink - np.median(ink)
+    if not small:
+        ink = ndi.gaussian_filter(ink, 0.8)  # photo noise and JPEG blocks, not strokes
+    return np.clip(ink, 0, 1).astype(np.float32)
+
+
+def otsu(values: np.ndarray) -> float:
+    hist, edges = np.histogram(values, bins=128, range=(0, 1))
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mu0 = m0 / np.maximum(w0, 1)
+    mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mu0 - mu1) ** 2
+    return float(centres[np.argmax(between)])
+
+
+def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
+    """The ink pixels: above a contrast-relative threshold, specks dropped. Empty when blank."""
+    peak = float(np.percentile(ink, 99.9)) if ink.size > 1000 else float(ink.max(initial=0))
+    if peak < MIN_CONTRAST:
+        return np.zeros(ink.shape, bool)
+    strong = ink[ink > 0.05 * peak]
+    threshold = max(otsu(strong / peak) * peak if strong.size else 0, 0.3 * peak, MIN_CONTRAST * 0.8)
+    # Hysteresis: faint parts of a stroke are kept when they connect to clearly inked pixels.
+    low = ink > max(0.4 * threshold, 0.5 * MIN_CONTRAST)
+    labels, n = ndi.label(low, structure=np.ones((3, 3)))
+    if n == 0:
+        return low
+    index = np.arange(1, n + 1)
+    areas = ndi.sum_labels(low, labels, index=index)
+    seeded = ndi.maximum(ink, labels, index=index) > threshold
+    min_area = max(0.06 * areas[seeded].max(initial=0), 2e-5 * low.size, 2) if options.despeckle else 1
+    keep = np.concatenate([[False], seeded & (areas >= min_area)])
+    return keep[labels]
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width in pixels: area over half the boundary length."""
+    boundary = mask & ~ndi.binary_erosion(mask)
+    return 2.0 * mask.sum() / max(int(boundary.sum()), 1)
+
+
+def _disk(r: int) -> np.ndarray:
+    y, x = np.ogrid[-r: r + 1, -r: r + 1]
+    return x * x + y * y <= r * r + r
+
+
+# ---------------------------------------------------------------- one digit
+def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    if a.shape == (h, w):
+        return a
+    down = h <= a.shape[0] and w <= a.shape[1]
+    method = Image.Resampling.BOX if down else Image.Resampling.BILINEAR  # BOX = area average: anti-aliased
+    return np.asarray(Image.fromarray(a.astype(np.float32), mode="F").resize((w, h), method), np.float32)
+
+
+def normalize_digit(ink: np.ndarray, mask: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
+    """Crop to the ink, fix the stroke width, fit into 20x20, centre by mass in 28x28 (uint8)."""
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    keep = ndi.binary_dilation(mask, iterations=1)[y0:y1, x0:x1]  # anti-aliased edge pixels too
+    crop = np.where(keep, ink[y0:y1, x0:x1], 0)
+    core = crop[mask[y0:y1, x0:x1]]
+    crop = np.clip(crop / max(float(np.percentile(core, 90)), 1e-6), 0, 1)
+
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    width = stroke_width(mask[y0:y1, x0:x1]) * scale
+    if options.stroke and not STROKE[0] <= width <= STROKE[1]:
+        # Work at 4x the final size, where a 1-pixel change is a quarter of an MNIST pixel.
+        big = 4 * BOX / max(h, w)
+        crop = _resize(crop, max(1, round(h * big)), max(1, round(w * big)))
+        radius = int(round(abs(STROKE[2] - width) * 4 / 2))
+        if radius:
+            op = ndi.grey_dilation if width < STROKE[0] else ndi.grey_erosion
+            thinned = op(crop, footprint=_disk(radius))
+            crop = thinned if thinned.max() > 0.5 else crop  # never erode a digit away
+        h, w = crop.shape
+        scale = BOX / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    digit = np.clip(_resize(crop, nh, nw), 0, 1)
+
+    cy, cx = ndi.center_of_mass(digit) if options.centre and digit.sum() > 0 else ((nh - 1) / 2, (nw - 1) / 2)
+    top = int(np.clip(round(FIELD / 2 - cy), 0, FIELD - nh))
+    left = int(np.clip(round(FIELD / 2 - cx), 0, FIELD - nw))
+    out = np.zeros((FIELD, FIELD), np.float32)
+    out[top: top + nh, left: left + nw] = digit
+    return np.round(out * 255).astype(np.uint8)
+
+
+def _box(mask, zoom) -> tuple:
+    ys, xs = np.nonzero(mask)
+    y0, x0 = ys.min(), xs.min()
+    return (int(x0 * zoom[1]), int(y0 * zoom[0]), int(np.ceil((xs.max() + 1 - x0) * zoom[1])),
+            int(np.ceil((ys.max() + 1 - y0) * zoom[0])))
+
+
+def _analyse(source, options: Options):
+    img = open_image(source)
+    gray = to_gray(img)
+    ink = ink_map(gray, options)
+    zoom = (img.size[1] / gray.shape[0], img.size[0] / gray.shape[1])
+    return ink, ink_mask(ink, options), zoom
+
+
+BLANK = np.zeros((FIELD, FIELD), np.uint8)
+
+
+def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:
+    """One digit: all the ink in the image, in MNIST's form."""
+    ink, mask, zoom = _analyse(source, options)
+    if not mask.any():
+        return Prepared(BLANK, (0, 0, 0, 0), True)
+    return Prepared(normalize_digit(ink, mask, options), _box(mask, zoom), False)
+
+
+# ---------------------------------------------------------------- several digits
+def segment(mask: np.ndarray, overlap: float = 0.5) -> list[np.ndarray]:
+    """Masks of the digits left to right: connected pieces, merged where they share columns.
+
+    The top bar of a 5 or the two strokes of a broken 4 overlap in x with the rest of their digit;
+    neighbouring digits of a (slightly sloped) number hardly do.
+    """
+    labels, n = ndi.label(mask, structure=np.ones((3, 3)))
+    if n == 0:
+        return []
+    slices = ndi.find_objects(labels)
+    groups = []  # [x0, x1, [label ids]]
+    for i in sorted(range(n), key=lambda i: slices[i][1].start):
+        x0, x1 = slices[i][1].start, slices[i][1].stop
+        for g in groups:
+            shared = min(x1, g[1]) - max(x0, g[0])
+            if shared > overlap * min(x1 - x0, g[1] - g[0]):
+                g[0], g[1] = min(g[0], x0), max(g[1], x1)
+                g[2].append(i + 1)
+                break
+        else:
+            groups.append([x0, x1, [i + 1]])
+    groups.sort(key=lambda g: g[0])
+    return [np.isin(labels, g[2]) for g in groups]
+
+
+def prepare_many(source, options: Options = DEFAULT_OPTIONS) -> list[Prepared]:
+    """Each digit of a number, left to right; [] when the image is blank."""
+    ink, mask, zoom = _analyse(source, options)
+    return [Prepared(normalize_digit(ink, part, options), _box(part, zoom), False) for part in segment(mask)]
