@@ -129,5 +129,117 @@ def compare(bundles):
                    f"{r['train_seconds'] or 0:>8.0f} {_pct(r['val_accuracy']):>8} {_pct(r['test_accuracy']):>8}  {r['bundle']}")
 
 
+@main.command()
+@click.argument("bundle_dir", type=click.Path(path_type=Path))
+@click.option("--per-kind", type=click.IntRange(20), default=300, show_default=True,
+              help="Realistic images per kind made from validation digits.")
+@data_option
+@friendly_errors
+def calibrate(bundle_dir, per_kind, data_path, unverified):
+    """Fit temperature, novelty detector and thresholds on held-out digits; store them in the bundle."""
+    from .bundle import read_meta
+    from .calibrate import calibrate_bundle
+
+    read_meta(bundle_dir)
+    cal = calibrate_bundle(bundle_dir, load_data(data_path, unverified), per_kind=per_kind)
+    click.echo(json.dumps(cal, indent=2))
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".jfif"}
+
+
+def expand(paths):
+    """Files as given; folders walked for image files, sorted."""
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield p
+
+
+def _run_images(paths, bundle_dir, as_json, fn, show):
+    """Apply fn(recognizer, path) to each image; one line each; per-file errors do not abort."""
+    from .preprocess import ImageError
+    from .recognizer import Recognizer
+
+    files = list(expand(paths))
+    rec = Recognizer(bundle_dir)
+    failed = 0
+    with click.progressbar(files, label="reading", file=sys.stderr,
+                           hidden=len(files) < 20 or not sys.stderr.isatty()) as bar:
+        for f in bar:
+            try:
+                result = fn(rec, f)
+            except (ImageError, OSError) as e:
+                failed += 1
+                line = {"file": str(f), "error": str(e)}
+                click.echo(json.dumps(line) if as_json else f"{f}: error: {e}")
+                continue
+            click.echo(json.dumps({"file": str(f), **result.to_json()}) if as_json else f"{f}: {show(result)}")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+bundle_option = click.option("--bundle", "bundle_dir", type=click.Path(path_type=Path),
+                             help="Model bundle [default: the shipped model].")
+
+
+@main.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@bundle_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@friendly_errors
+def predict(images, bundle_dir, as_json):
+    """The digit in each image (files or folders)."""
+    def show(p):
+        if p.status == "ok":
+            return f"{p.digit} ({p.confidence:.1%})"
+        if p.guess is None or p.status == "no_digit":
+            return "no digit"
+        return f"uncertain: maybe {p.guess} ({p.confidence:.1%})"
+
+    _run_images(images, bundle_dir, as_json, lambda rec, f: rec.predict(f), show)
+
+
+@main.command()
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@bundle_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@friendly_errors
+def read(images, bundle_dir, as_json):
+    """The number (several digits) in each image."""
+    def show(r):
+        if r.text is None:
+            return "no digit"
+        digits = " ".join(f"{p.guess}:{p.confidence:.0%}" for p in r.digits)
+        return f"{r.text}" + ("" if r.status == "ok" else " (uncertain)") + f"  [{digits}]"
+
+    _run_images(images, bundle_dir, as_json, lambda rec, f: rec.read(f), show)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes, each with its own model.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1), help="Threads per worker.")
+@bundle_option
+@click.option("--debug", is_flag=True, help="Flask's development server with reloading (not for production).")
+@friendly_errors
+def serve(host, port, workers, threads, bundle_dir, debug):
+    """The web page and JSON API."""
+    from .bundle import read_meta, default_bundle
+
+    read_meta(bundle_dir or default_bundle())  # fail here, with one line, not in every worker
+    if debug:
+        from .web import create_app
+
+        create_app({"DIGITREC_BUNDLE": bundle_dir}).run(host=host, port=port, debug=True)
+        return
+    from .web.server import serve as run_server
+
+    click.echo(f"digitrec: serving on http://{host}:{port} ({workers} worker(s) x {threads} threads)", err=True)
+    run_server(host, port, workers, threads, str(bundle_dir) if bundle_dir else None)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, preprocess
+from . import bundle, calibrate, preprocess
 
 # Used when a bundle carries no calibration of its own (see calibrate.py).
 DEFAULT_CALIBRATION = {"temperature": 1.0, "ok_threshold": 0.5, "uncertain_threshold": 0.3}
@@ -50,10 +50,16 @@ class Recognizer:
         self.bundle_dir = Path(bundle_dir) if bundle_dir else bundle.default_bundle()
         self.model, self.meta = bundle.load(self.bundle_dir)
         self.calibration = {**DEFAULT_CALIBRATION, **self.meta.get("calibration", {})}
+        ood = self.bundle_dir / calibrate.OOD_FILE
+        self.novelty = calibrate.Novelty.load(ood) if ood.is_file() else None
+        import keras
         import tensorflow as tf
 
+        # The class probabilities and the features the last Dense layer sees, in one pass.
+        last_dense = [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)][-1]
+        both = keras.Model(self.model.inputs, [self.model.outputs[0], last_dense.input])
         # One traced graph for any batch size: avoids model.predict's per-call set-up (~100 ms).
-        self._forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True,
+        self._forward = tf.function(lambda x: both(x, training=False), reduce_retracing=True,
                                     input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
         self._forward(tf.zeros([1, 28, 28]))  # trace now, not on the first request
 
@@ -64,24 +70,36 @@ class Recognizer:
         return other
 
     # ------------------------------------------------------------ the network
-    def probabilities(self, images: np.ndarray, temperature: float | None = None) -> np.ndarray:
-        """Calibrated class probabilities for a (N, 28, 28) batch of MNIST-form images."""
+    def forward(self, images: np.ndarray, batch: int = 1024):
+        """(probabilities summing to 1, features) for a (N, 28, 28) batch, uncalibrated."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28)
-        if len(x) == 0:
-            return np.zeros((0, 10))
-        out = np.asarray(self._forward(x), np.float64)
-        t = self.calibration["temperature"] if temperature is None else temperature
-        return scale_temperature(out, t)
+        probs, feats = [], []
+        for i in range(0, max(len(x), 1), batch):
+            p, f = self._forward(x[i: i + batch])
+            probs.append(np.asarray(p, np.float64))
+            feats.append(np.asarray(f, np.float64).reshape(len(p), -1))
+        probs, feats = np.concatenate(probs), np.concatenate(feats)
+        return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None), feats
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities for a (N, 28, 28) batch of MNIST-form images."""
+        return scale_temperature(self.forward(images)[0], self.calibration["temperature"])
+
+    def prepare(self, image) -> preprocess.Prepared:
+        return preprocess.prepare(image, self.options)
 
     def classify(self, images: np.ndarray, boxes=None) -> list[Prediction]:
-        probs = self.probabilities(images)
+        raw, feats = self.forward(images)
+        probs = scale_temperature(raw, self.calibration["temperature"])
+        novel = (self.novelty.score(feats) > self.novelty.threshold if self.novelty
+                 else np.zeros(len(probs), bool))
         boxes = boxes or [(0, 0, 0, 0)] * len(probs)
-        return [self._decide(p, img, box) for p, img, box in zip(probs, images, boxes)]
+        return [self._decide(p, img, box, n) for p, img, box, n in zip(probs, images, boxes, novel)]
 
-    def _decide(self, p, image, box) -> Prediction:
+    def _decide(self, p, image, box, novel) -> Prediction:
         guess = int(p.argmax())
         conf = float(p[guess])
-        status = decide(conf, self.calibration)
+        status = "no_digit" if novel else decide(conf, self.calibration)
         return Prediction(guess if status == "ok" else None, guess, round(conf, 6), status,
                           [round(float(v), 6) for v in p], tuple(box), image)
 
@@ -92,7 +110,7 @@ class Recognizer:
 
     def predict_many(self, images) -> list[Prediction]:
         """Many images through the network in one call."""
-        prepared = [preprocess.prepare(img, self.options) for img in images]
+        prepared = [self.prepare(img) for img in images]
         live = [i for i, p in enumerate(prepared) if not p.blank]
         results = [blank_prediction() for _ in prepared]
         for i, pred in zip(live, self.classify(np.stack([prepared[i].image for i in live]) if live else [],

@@ -1,0 +1,129 @@
+"""Honest confidence: temperature scaling, a "not a digit" detector, and thresholds chosen by measurement.
+
+All of it is fitted on the validation split (the last training images, which the bundle did not
+train on) and on realistic images made from those digits; never on the test set.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import synth
+
+OOD_FILE = "ood.npz"
+PCA_DIMS = 48  # features are reduced to this before the Mahalanobis distance: stable with ~10k images
+MAX_REFUSED = 0.01  # share of real, realistic digits we accept to refuse (the goal is < 2%)
+MAX_NO_DIGIT = 0.003  # share of real digits we accept to call "no digit"
+
+
+def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
+    """The T for softmax(log p / T) that minimises the negative log-likelihood of the true labels."""
+    from scipy.optimize import minimize_scalar
+
+    logp = np.log(np.clip(probs, 1e-12, None))
+    y = np.asarray(y, int)
+
+    def nll(log_t):
+        z = logp / np.exp(log_t)
+        z -= z.max(axis=1, keepdims=True)
+        return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+
+class Novelty:
+    """How unlike MNIST digits an input is: the smallest class-conditional Mahalanobis distance of
+    the network's own features (the input of its last Dense layer), after PCA."""
+
+    def __init__(self, mean, components, class_means, precision, threshold=np.inf):
+        self.mean, self.components = mean, components
+        self.class_means, self.precision, self.threshold = class_means, precision, float(threshold)
+
+    @classmethod
+    def fit(cls, features: np.ndarray, y: np.ndarray) -> "Novelty":
+        mean = features.mean(axis=0)
+        centred = features - mean
+        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
+        components = vt[:PCA_DIMS].T
+        z = centred @ components
+        class_means = np.stack([z[y == k].mean(axis=0) for k in range(10)])
+        resid = z - class_means[y]
+        cov = resid.T @ resid / len(z) + 1e-6 * np.eye(z.shape[1])
+        return cls(mean, components, class_means, np.linalg.inv(cov))
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        z = (features - self.mean) @ self.components
+        d = z[:, None, :] - self.class_means[None]
+        return np.sqrt(np.einsum("nkd,de,nke->nk", d, self.precision, d).min(axis=1))
+
+    def save(self, path) -> None:
+        np.savez(path, mean=self.mean, components=self.components, class_means=self.class_means,
+                 precision=self.precision, threshold=self.threshold)
+
+    @classmethod
+    def load(cls, path) -> "Novelty":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["mean"], z["components"], z["class_means"], z["precision"], z["threshold"])
+
+
+def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed: int = 12345) -> dict:
+    """Fit temperature and novelty on held-out digits; pick thresholds from realistic images.
+
+    Returns the `calibration` dict for meta.json (thresholds plus what was measured) and the
+    fitted Novelty, which the caller saves beside the model.
+    """
+    raw, _ = recognizer.forward(x_val)
+    temperature = fit_temperature(raw, y_val)
+    _, feats = recognizer.forward(x_fit)
+    novelty = Novelty.fit(feats, np.asarray(y_fit, int))
+
+    samples = synth.generate(x_val, y_val, per_kind, seed=seed)
+    digits = [s for s in samples if s.kind in ("photo", "canvas")]
+    others = [s for s in samples if s.kind == "nondigit"]
+
+    def measure(group):
+        prepared = np.stack([recognizer.prepare(s.data).image for s in group])
+        probs, feats = recognizer.forward(prepared)
+        from .recognizer import scale_temperature
+
+        return scale_temperature(probs, temperature).max(axis=1), novelty.score(feats)
+
+    conf_d, nov_d = measure(digits)
+    conf_o, nov_o = measure(others)
+    novelty.threshold = float(np.quantile(nov_d, 1 - MAX_NO_DIGIT))
+    ok = float(np.quantile(conf_d, MAX_REFUSED))
+    cal = {
+        "temperature": round(temperature, 4),
+        "ok_threshold": round(ok, 4),
+        "uncertain_threshold": round(float(np.quantile(conf_d, MAX_NO_DIGIT)), 4),
+        "novelty_threshold": round(novelty.threshold, 4),
+        "measured_on": f"{len(digits)} realistic images of validation digits, {len(others)} non-digits",
+        "digits_refused": round(float(np.mean((conf_d < ok) | (nov_d > novelty.threshold))), 4),
+        "nondigits_refused": round(float(np.mean((conf_o < ok) | (nov_o > novelty.threshold))), 4),
+    }
+    return cal, novelty
+
+
+def calibrate_bundle(bundle_dir, mnist, per_kind: int = 300) -> dict:
+    """Calibrate a bundle in place: `calibration` in meta.json and the novelty model in ood.npz."""
+    import json
+    import os
+    from pathlib import Path
+
+    from .bundle import META_FILE
+    from .recognizer import Recognizer
+
+    rec = Recognizer(bundle_dir)
+    n_val = int(rec.meta.get("val_images") or 0)
+    held_out = n_val > 0
+    n_val = n_val or 5000
+    x_val, y_val = mnist.x_train[-n_val:], mnist.y_train[-n_val:]
+    x_fit, y_fit = mnist.x_train[:10000], mnist.y_train[:10000]
+    cal, novelty = calibrate(rec, x_val, y_val, x_fit, y_fit, per_kind=per_kind)
+    cal["held_out"] = held_out  # False: the bundle trained on these digits, figures are optimistic
+    d = Path(bundle_dir)
+    novelty.save(d / OOD_FILE)
+    meta = dict(rec.meta, calibration=cal)
+    tmp = d / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, d / META_FILE)
+    return cal
