@@ -66,11 +66,13 @@ def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
             img = Image.open(source)
         except FileNotFoundError:
             raise ImageError(f"no such file: {source}") from None
+        except Image.DecompressionBombError as e:
+            raise ImageError(f"image is too large; the limit is {MAX_PIXELS:,} pixels ({e})") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise ImageError(f"not an image Pillow can read ({e.__class__.__name__})") from None
     w, h = img.size
     if w * h > max_pixels:
-        raise ImageError(f"image is {w}x{h} pixels; the limit is {max_pixels:,} pixels")
+        raise ImageError(f"image is too large: {w}x{h} pixels; the limit is {max_pixels:,} pixels")
     if w < 1 or h < 1:
         raise ImageError("image has no pixels")
     try:
@@ -210,11 +212,14 @@ def normalize_digit(ink: np.ndarray, mask: np.ndarray, options: Options = DEFAUL
         # Work at 4x the final size, where a 1-pixel change is a quarter of an MNIST pixel.
         big = 4 * BOX / max(h, w)
         crop = _resize(crop, max(1, round(h * big)), max(1, round(w * big)))
+        crop = np.clip(crop / max(float(crop.max()), 1e-6), 0, 1)  # thin strokes fade when shrunk
         radius = int(round(abs(STROKE[2] - width) * 4 / 2))
         if radius:
             op = ndi.grey_dilation if width < STROKE[0] else ndi.grey_erosion
             thinned = op(crop, footprint=_disk(radius))
             crop = thinned if thinned.max() > 0.5 else crop  # never erode a digit away
+            rows, cols = np.flatnonzero(crop.max(axis=1) > 0.05), np.flatnonzero(crop.max(axis=0) > 0.05)
+            crop = crop[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]  # the digit's new extent
         h, w = crop.shape
         scale = BOX / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))

@@ -73,8 +73,10 @@ class Recognizer:
     def forward(self, images: np.ndarray, batch: int = 1024):
         """(probabilities summing to 1, features) for a (N, 28, 28) batch, uncalibrated."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28)
+        if len(x) == 0:
+            return np.zeros((0, 10)), np.zeros((0, 0))
         probs, feats = [], []
-        for i in range(0, max(len(x), 1), batch):
+        for i in range(0, len(x), batch):
             p, f = self._forward(x[i: i + batch])
             probs.append(np.asarray(p, np.float64))
             feats.append(np.asarray(f, np.float64).reshape(len(p), -1))

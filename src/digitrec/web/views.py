@@ -53,7 +53,7 @@ def decode_data_url(url: str) -> bytes:
         raise ApiError(400, "the image must be a base64 data URL: data:image/png;base64,...")
     mime = head[5:-7].lower()
     if mime not in DATA_URL_TYPES:
-        raise ApiError(415, f"unsupported image type {mime[:40]!r}; use one of {', '.join(sorted(DATA_URL_TYPES))}")
+        raise ApiError(415, f"unsupported data URL type; use one of {', '.join(sorted(DATA_URL_TYPES))}")
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):

@@ -1,0 +1,198 @@
+import io
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage as ndi
+
+from digitrec import preprocess as P
+
+
+def stroke_digit(size=200, width=14, shape="7"):
+    """White strokes on black: a 7, or a 5 with a detached top bar."""
+    img = Image.new("L", (size, size), 0)
+    d = ImageDraw.Draw(img)
+    s = size / 200
+    if shape == "7":
+        d.line([(50 * s, 40 * s), (150 * s, 40 * s), (90 * s, 170 * s)], fill=255, width=width)
+    else:  # 5 with its top bar apart
+        d.line([(80 * s, 40 * s), (150 * s, 40 * s)], fill=255, width=width)
+        d.line([(75 * s, 52 * s), (70 * s, 95 * s)], fill=255, width=width)
+        d.arc([(60 * s, 80 * s), (150 * s, 170 * s)], start=-120, end=150, fill=255, width=width)
+    return np.asarray(img)
+
+
+def png_bytes(img, fmt="PNG", **kw):
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def assert_mnist_form(a):
+    assert a.shape == (28, 28) and a.dtype == np.uint8 and a.max() > 200
+    ys, xs = np.nonzero(a > 0)
+    assert max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 in (19, 20, 21)
+    cy, cx = ndi.center_of_mass(a.astype(float))
+    assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1
+
+
+def similar(a, b, tol=25):
+    return np.abs(a.astype(float) - b.astype(float)).mean() < tol
+
+
+def test_white_on_black_is_mnist_form():
+    assert_mnist_form(P.prepare(stroke_digit()).image)
+
+
+def test_polarity_dark_on_light_gives_same_result():
+    white_on_black = P.prepare(stroke_digit()).image
+    black_on_white = P.prepare(255 - stroke_digit()).image
+    assert similar(white_on_black, black_on_white, tol=3)
+
+
+def test_digit_in_a_corner_is_centred():
+    canvas = np.zeros((600, 600), np.uint8)
+    canvas[380:580, 390:590] = stroke_digit()
+    out = P.prepare(canvas)
+    assert_mnist_form(out.image)
+    assert similar(out.image, P.prepare(stroke_digit()).image, tol=6)
+    x, y, w, h = out.box
+    assert 390 <= x <= 450 and 380 <= y <= 430
+
+
+@pytest.mark.parametrize("ink", [0, 255])
+def test_transparent_background_keeps_the_ink(ink):
+    rgba = np.zeros((200, 200, 4), np.uint8)
+    rgba[..., :3] = ink
+    rgba[..., 3] = stroke_digit()
+    out = P.prepare(png_bytes(Image.fromarray(rgba, "RGBA"))).image
+    assert similar(out, P.prepare(stroke_digit()).image, tol=6)
+
+
+def test_exif_orientation_is_applied():
+    upright = Image.fromarray(255 - stroke_digit()).convert("RGB")
+    stored = upright.rotate(90, expand=True)  # as a camera stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    data = png_bytes(stored, "JPEG", exif=exif.tobytes(), quality=95)
+    assert similar(P.prepare(data).image, P.prepare(upright).image, tol=8)
+
+
+def test_uneven_light_and_noise():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:400, 0:400]
+    paper = 240 - 0.25 * xx - 0.1 * yy + rng.normal(0, 5, (400, 400))
+    ink = np.zeros((400, 400))
+    ink[100:300, 100:300] = stroke_digit() / 255
+    photo = np.clip(paper * (1 - 0.85 * ink), 0, 255).astype(np.uint8)
+    assert similar(P.prepare(photo).image, P.prepare(stroke_digit()).image, tol=12)
+
+
+def test_thin_strokes_on_a_huge_image_do_not_vanish():
+    big = Image.fromarray(stroke_digit(3000, width=6))  # 6 px pen on a 3000 px scan
+    out = P.prepare(255 - np.asarray(big)).image
+    assert_mnist_form(out)
+    assert (out > 128).sum() > 40
+
+
+def test_fat_strokes_are_thinned():
+    fat = P.prepare(stroke_digit(width=60)).image
+    assert_mnist_form(fat)
+    assert (fat > 128).mean() < 0.35
+
+
+@pytest.mark.parametrize("mode", ["I;16", "CMYK", "P", "LA"])
+def test_unusual_modes(mode):
+    base = Image.fromarray(255 - stroke_digit())
+    if mode == "I;16":
+        img = Image.fromarray(np.asarray(base).astype("<u2") * 257)
+    else:
+        img = base.convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    assert_mnist_form(P.prepare(png_bytes(img, fmt)).image)
+
+
+def test_blank_images():
+    assert P.prepare(np.zeros((50, 50), np.uint8)).blank
+    assert P.prepare(np.full((300, 300), 230, np.uint8)).blank
+    rng = np.random.default_rng(1)
+    assert P.prepare(np.clip(rng.normal(200, 4, (300, 300)), 0, 255).astype(np.uint8)).blank
+
+
+def test_tiny_inputs():
+    dot = np.zeros((5, 5), np.uint8)
+    dot[2, 2] = 255
+    assert P.prepare(dot).image.shape == (28, 28)
+    assert P.prepare(np.zeros((1, 1), np.uint8)).blank
+
+
+def test_specks_are_dropped():
+    img = stroke_digit(400, width=20).copy()
+    img[5:8, 5:8] = 255  # a speck far from the digit
+    img[390:393, 10:13] = 255
+    assert similar(P.prepare(img).image, P.prepare(stroke_digit(400, width=20)).image, tol=3)
+
+
+@pytest.mark.parametrize("data,msg", [(b"", "empty"), (b"hello, I am text", "not an image"),
+                                      (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "not an image")])
+def test_bad_bytes(data, msg):
+    with pytest.raises(P.ImageError, match=msg):
+        P.prepare(data)
+
+
+def test_truncated_image():
+    data = png_bytes(Image.fromarray(stroke_digit()), "JPEG")
+    with pytest.raises(P.ImageError):
+        P.prepare(data[: len(data) // 3])
+
+
+def huge_png(w, h):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def test_huge_image_refused_quickly():
+    start = time.perf_counter()
+    with pytest.raises(P.ImageError, match="too large"):
+        P.prepare(huge_png(20000, 20000))
+    assert time.perf_counter() - start < 1
+
+
+def test_bad_arrays():
+    with pytest.raises(P.ImageError):
+        P.prepare(np.zeros((3, 3, 7)))
+    with pytest.raises(P.ImageError):
+        P.prepare(np.zeros((0, 5)))
+
+
+def test_segment_several_digits_left_to_right():
+    row = np.zeros((200, 700), np.uint8)
+    row[:, 20:220] = stroke_digit(shape="5")
+    row[:, 260:460] = stroke_digit()
+    row[:, 480:680] = stroke_digit(shape="5")
+    parts = P.prepare_many(row)
+    assert len(parts) == 3  # the 5s' detached bars stay with their digits
+    xs = [p.box[0] for p in parts]
+    assert xs == sorted(xs)
+    assert similar(parts[1].image, P.prepare(stroke_digit()).image, tol=6)
+
+
+def test_segment_blank():
+    assert P.prepare_many(np.zeros((100, 100), np.uint8)) == []
+
+
+@pytest.mark.mnist
+def test_real_mnist_digits_come_back_almost_unchanged(mnist):
+    def best(out, a):
+        return min(np.abs(np.roll(out, (dy, dx), (0, 1)).astype(float) - a).mean()
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+    diffs = np.array([best(P.prepare(a).image, a) for a in mnist.x_test[:500]])
+    assert np.median(diffs) < 1.0  # of 255 grey levels, per pixel
+    assert np.percentile(diffs, 90) < 3.0
