@@ -70,3 +70,50 @@ def test_bundle_of_other_version(tiny_bundle, tmp_path):
     (target / "meta.json").write_text(json.dumps(meta))
     r = run("compare", target)
     assert r.exit_code == 1 and "version 99" in r.output and "Traceback" not in r.output
+
+
+@pytest.fixture
+def images(tmp_path):
+    from PIL import Image
+
+    from tests.test_preprocess import stroke_digit
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.fromarray(255 - stroke_digit()).save(folder / "seven.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.txt").write_text("not an image, and not picked up from a folder")
+    return folder
+
+
+def test_predict_json_lines_and_per_file_errors(tiny_bundle, images):
+    r = run("predict", "--bundle", tiny_bundle, "--json", images)
+    assert r.exit_code == 1  # some files failed
+    lines = [json.loads(line) for line in r.output.strip().splitlines()]
+    by_name = {l["file"].rsplit("/", 1)[-1]: l for l in lines}
+    assert set(by_name) == {"seven.png", "broken.png", "empty.jpg"}
+    ok = by_name["seven.png"]
+    assert set(ok) >= {"file", "digit", "guess", "confidence", "status", "probabilities"}
+    assert "error" in by_name["broken.png"] and "empty" in by_name["empty.jpg"]["error"]
+
+
+def test_predict_human_output(tiny_bundle, images):
+    r = run("predict", "--bundle", tiny_bundle, images / "seven.png")
+    assert r.exit_code == 0 and "seven.png:" in r.output and "Traceback" not in r.output
+
+
+def test_read_json(tiny_bundle, images):
+    r = run("read", "--bundle", tiny_bundle, "--json", images / "seven.png")
+    line = json.loads(r.output)
+    assert r.exit_code == 0 and set(line) >= {"file", "text", "status", "digits"}
+
+
+def test_predict_text_file_and_missing(tiny_bundle, images, tmp_path):
+    r = run("predict", "--bundle", tiny_bundle, images / "notes.txt", tmp_path / "missing.png")
+    assert r.exit_code == 1 and r.output.count("error") == 2 and "Traceback" not in r.output
+
+
+def test_predict_missing_bundle(tmp_path, images):
+    r = run("predict", "--bundle", tmp_path / "nope", images / "seven.png")
+    assert r.exit_code == 1 and "no such bundle" in r.output

@@ -115,7 +115,7 @@ MODELS = {
     "keras_example": ModelSpec(build_keras_example,
                                TrainConfig(model="keras_example", epochs=15, batch_size=128, val_split=6000),
                                "Keras's simple MNIST convnet, its published settings (reports 99.22%)"),
-    "cnn": ModelSpec(build_cnn, TrainConfig(model="cnn", epochs=24, batch_size=128, learning_rate=3e-3,
+    "cnn": ModelSpec(build_cnn, TrainConfig(model="cnn", epochs=16, batch_size=128, learning_rate=3e-3,
                                             schedule="onecycle", label_smoothing=0.1, **CNN_AUG),
                      "digitrec's CNN: conv + batch norm, augmentation, one-cycle LR, weight averaging"),
     "cnn_fast": ModelSpec(build_cnn, TrainConfig(model="cnn_fast", epochs=6, batch_size=128, learning_rate=3e-3,
