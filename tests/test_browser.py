@@ -118,7 +118,8 @@ def test_number_mode(page, tmp_path):
     f = tmp_path / "number.png"
     f.write_bytes(png(number_image()))
     page.set_input_files("#file", str(f))
-    page.wait_for_function("document.querySelectorAll('#digits .chip').length === 3", timeout=15000)
+    page.locator("#digits .chip").nth(2).wait_for(timeout=15000)
+    assert page.locator("#digits .chip").count() == 3
     assert page.inner_text("#digit").strip() == "757"
     page.screenshot(path=SHOTS / "number-757.png", full_page=True)
 

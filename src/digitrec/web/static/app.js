@@ -104,7 +104,7 @@
   function showPrediction(d) {
     $("digit").textContent = d.status === "ok" ? d.digit : (d.guess == null ? "–" : d.guess + "?");
     showCommon(d.status, d.guess == null ? null : d.confidence, d.ms);
-    $("seen").src = d.input; $("seen").hidden = false;
+    $("seen").src = d.input; $("seen-fig").hidden = false;
     const bars = $("bars"); bars.replaceChildren(); bars.hidden = false; $("digits").replaceChildren();
     d.probabilities.forEach((p, k) => {
       const li = document.createElement("li");
@@ -122,7 +122,7 @@
     $("digit").textContent = r.text == null ? "–" : r.text;
     const conf = r.digits.length ? Math.min(...r.digits.map((x) => x.confidence)) : null;
     showCommon(r.status, conf, r.ms);
-    $("seen").hidden = true; $("bars").hidden = true;
+    $("seen-fig").hidden = true; $("bars").hidden = true;
     const row = $("digits"); row.replaceChildren();
     r.digits.forEach((x) => {
       const div = document.createElement("div"); div.className = "chip";
