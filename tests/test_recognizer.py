@@ -71,3 +71,19 @@ def test_temperature_and_decision():
 def test_card(rec):
     card = rec.card()
     assert card["name"] == "linear" and 0 <= card["test_accuracy"] <= 1
+
+
+def test_blank_with_novelty_detector(tiny_bundle, tmp_path):
+    import shutil
+
+    from digitrec import calibrate
+
+    target = tmp_path / "with-ood"
+    shutil.copytree(tiny_bundle, target)
+    rng = np.random.default_rng(0)
+    feats, y = rng.normal(size=(500, 784)), rng.integers(0, 10, 500)
+    calibrate.Novelty.fit(feats, y).save(target / calibrate.OOD_FILE)
+    rec = Recognizer(target)
+    assert rec.novelty is not None
+    assert rec.predict(np.zeros((40, 40), np.uint8)).status == "no_digit"
+    assert rec.predict_many([]) == []

@@ -91,6 +91,8 @@ class Recognizer:
         return preprocess.prepare(image, self.options)
 
     def classify(self, images: np.ndarray, boxes=None) -> list[Prediction]:
+        if len(images) == 0:
+            return []
         raw, feats = self.forward(images)
         probs = scale_temperature(raw, self.calibration["temperature"])
         novel = (self.novelty.score(feats) > self.novelty.threshold if self.novelty
