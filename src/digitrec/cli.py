@@ -184,11 +184,16 @@ bundle_option = click.option("--bundle", "bundle_dir", type=click.Path(path_type
                              help="Model bundle [default: the shipped model].")
 
 
-@main.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@bundle_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@friendly_errors
+def image_command(fn):
+    """A command over IMAGES... with --bundle and --json."""
+    fn = friendly_errors(fn)
+    fn = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")(fn)
+    fn = bundle_option(fn)
+    fn = click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))(fn)
+    return main.command()(fn)
+
+
+@image_command
 def predict(images, bundle_dir, as_json):
     """The digit in each image (files or folders)."""
     def show(p):
@@ -201,11 +206,7 @@ def predict(images, bundle_dir, as_json):
     _run_images(images, bundle_dir, as_json, lambda rec, f: rec.predict(f), show)
 
 
-@main.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@bundle_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@friendly_errors
+@image_command
 def read(images, bundle_dir, as_json):
     """The number (several digits) in each image."""
     def show(r):

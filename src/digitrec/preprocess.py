@@ -104,8 +104,12 @@ def to_gray(img: Image.Image) -> np.ndarray:
         a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
         img = Image.fromarray(np.clip(a * 255, 0, 255).astype(np.uint8))
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    img = img.convert("RGBA" if has_alpha else "L")
+    side = max(img.size)
+    if side > WORK_SIDE:  # area-average down first: all later work is bounded by WORK_SIDE
+        img = img.reduce(int(np.ceil(side / WORK_SIDE)))
     if has_alpha:
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        rgba = np.asarray(img, dtype=np.float32) / 255.0
         lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
         alpha = rgba[..., 3]
         opaque = alpha > 0.5
@@ -114,11 +118,7 @@ def to_gray(img: Image.Image) -> np.ndarray:
         bg = 0.0 if opaque.any() and lum[opaque].mean() > 0.5 else 1.0
         gray = lum * alpha + bg * (1 - alpha)
     else:
-        gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    side = max(gray.shape)
-    if side > WORK_SIDE:
-        factor = int(np.ceil(side / WORK_SIDE))
-        gray = np.asarray(Image.fromarray(gray, mode="F").reduce(factor), dtype=np.float32)
+        gray = np.asarray(img, dtype=np.float32) / 255.0
     return gray.astype(np.float32)
 
 
