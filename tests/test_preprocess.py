@@ -196,3 +196,10 @@ def test_real_mnist_digits_come_back_almost_unchanged(mnist):
     diffs = np.array([best(P.prepare(a).image, a) for a in mnist.x_test[:500]])
     assert np.median(diffs) < 1.0  # of 255 grey levels, per pixel
     assert np.percentile(diffs, 90) < 3.0
+
+
+def test_touching_digits_are_cut():
+    row = np.zeros((200, 400), np.uint8)
+    row[:, 0:200] = stroke_digit()
+    row[:, 170:370] = np.maximum(row[:, 170:370], stroke_digit())  # the second 7 touches the first
+    assert len(P.prepare_many(row)) == 2

@@ -284,7 +284,33 @@ def segment(mask: np.ndarray, overlap: float = 0.5) -> list[np.ndarray]:
         else:
             groups.append([x0, x1, [i + 1]])
     groups.sort(key=lambda g: g[0])
-    return [np.isin(labels, g[2]) for g in groups]
+    masks = [np.isin(labels, g[2]) for g in groups]
+    rows = [np.flatnonzero(m.any(axis=1)) for m in masks]
+    height = float(np.median([r[-1] + 1 - r[0] for r in rows]))  # the number's digit height
+    return [part for m in masks for part in split_touching(m, height)]
+
+
+def split_touching(mask: np.ndarray, height: float, aspect: float = 1.35) -> list[np.ndarray]:
+    """A piece much wider than the number's digits are tall is several touching digits: cut it
+    where the ink is thinnest near evenly spaced positions."""
+    xs = np.flatnonzero(mask.any(axis=0))
+    x0, x1 = xs[0], xs[-1] + 1
+    w = x1 - x0
+    if w <= aspect * height:
+        return [mask]
+    n = max(2, round(w / (0.75 * height)))
+    column_ink = mask[:, x0:x1].sum(axis=0)
+    cuts, step = [], w / n
+    for k in range(1, n):
+        lo, hi = int(k * step - 0.3 * step), int(k * step + 0.3 * step)
+        cuts.append(x0 + lo + int(np.argmin(column_ink[lo:hi])))
+    parts = []
+    for a, b in zip([x0] + cuts, cuts + [x1]):
+        part = np.zeros_like(mask)
+        part[:, a:b] = mask[:, a:b]
+        if part.any():
+            parts.append(part)
+    return parts
 
 
 def prepare_many(source, options: Options = DEFAULT_OPTIONS) -> list[Prepared]:

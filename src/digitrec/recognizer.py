@@ -129,11 +129,11 @@ class Recognizer:
             return Reading(None, "no_digit", [])
         preds = self.classify(np.stack([p.image for p in parts]), [p.box for p in parts])
         statuses = {p.status for p in preds}
-        status = "ok" if statuses == {"ok"} else "uncertain"
         if statuses == {"no_digit"}:
             return Reading(None, "no_digit", preds)
-        text = "".join(str(p.guess) if p.status != "no_digit" else "?" for p in preds)
-        return Reading(text, status, preds)
+        # The best reading, digit by digit; any digit short of "ok" makes the whole "uncertain".
+        status = "ok" if statuses == {"ok"} else "uncertain"
+        return Reading("".join(str(p.guess) for p in preds), status, preds)
 
     def card(self) -> dict:
         """What a user should know about the model: name, accuracy, where the figures come from."""
