@@ -95,14 +95,18 @@ def main(argv=None) -> int:
     ap.add_argument("--per-kind", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ablation", action="store_true", help="also run with each preprocessing step off")
+    ap.add_argument("--digits", choices=["test", "val"], default="test",
+                    help="make the images from MNIST test digits, or from the last 5,000 training digits "
+                         "(for choosing settings without looking at the test set)")
     args = ap.parse_args(argv)
 
     mnist = load_mnist()
     rec = Recognizer(args.bundle)
     start = time.perf_counter()
-    samples = synth.generate(mnist.x_test, mnist.y_test, args.per_kind, seed=args.seed)
-    print(f"bundle {rec.bundle_dir} ({rec.meta.get('name')}); {len(samples)} images generated from MNIST test "
-          f"digits in {time.perf_counter() - start:.1f} s; calibration {rec.calibration}")
+    x, y = (mnist.x_test, mnist.y_test) if args.digits == "test" else (mnist.x_train[-5000:], mnist.y_train[-5000:])
+    samples = synth.generate(x, y, args.per_kind, seed=args.seed)
+    print(f"bundle {rec.bundle_dir} ({rec.meta.get('name')}); {len(samples)} images generated from MNIST "
+          f"{args.digits} digits in {time.perf_counter() - start:.1f} s; calibration {rec.calibration}")
     start = time.perf_counter()
     print_table("digitrec", evaluate(rec, samples))
     print(f"({(time.perf_counter() - start) / len(samples) * 1000:.1f} ms per image, one at a time)")

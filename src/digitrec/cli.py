@@ -131,7 +131,7 @@ def compare(bundles):
 
 @main.command()
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
-@click.option("--per-kind", type=click.IntRange(20), default=300, show_default=True,
+@click.option("--per-kind", type=click.IntRange(20), default=600, show_default=True,
               help="Realistic images per kind made from validation digits.")
 @data_option
 @friendly_errors
