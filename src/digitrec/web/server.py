@@ -3,7 +3,14 @@ from __future__ import annotations
 
 
 def serve(host: str, port: int, workers: int, threads: int, bundle: str | None) -> None:
+    import os
+
     from gunicorn.app.base import BaseApplication
+
+    # One image per request is far too small to share among threads: one TensorFlow thread per
+    # worker avoids the workers and their threads fighting over the two cores.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
     from . import create_app
 
