@@ -118,3 +118,15 @@ def test_concurrent_requests(client, tiny_bundle):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(32)))
     assert all(np.allclose(r, results[0]) for r in results)
+
+
+def test_uploads_are_not_written_to_disk(client, monkeypatch):
+    from werkzeug import formparser
+
+    def no_disk(*a, **k):
+        raise AssertionError("an upload was spooled to a temporary file")
+
+    monkeypatch.setattr(formparser, "SpooledTemporaryFile", no_disk)
+    big = jpeg(255 - stroke_digit(), size=900) + b"\0" * 600_000  # over Werkzeug's 500 KB spool size
+    r = upload(client, big)
+    assert r.status_code == 200

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask
+import io
+
+from flask import Flask, Request
 
 DEFAULTS = {
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,  # 413 above this: a phone photo fits, a video does not
@@ -15,12 +17,20 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
 
+class InMemoryRequest(Request):
+    """Uploads stay in memory (bounded by MAX_CONTENT_LENGTH): nothing a user sends touches the disk."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
 def create_app(config: dict | None = None) -> Flask:
     """The app, with its model loaded once (per process)."""
     from ..recognizer import Recognizer
     from .views import bp, register_error_handlers
 
     app = Flask(__name__)
+    app.request_class = InMemoryRequest
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     rec = app.config["DIGITREC_RECOGNIZER"]
