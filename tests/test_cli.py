@@ -117,3 +117,9 @@ def test_predict_text_file_and_missing(tiny_bundle, images, tmp_path):
 def test_predict_missing_bundle(tmp_path, images):
     r = run("predict", "--bundle", tmp_path / "nope", images / "seven.png")
     assert r.exit_code == 1 and "no such bundle" in r.output
+
+
+def test_predict_empty_folder(tiny_bundle, tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = run("predict", "--bundle", tiny_bundle, tmp_path / "empty")
+    assert r.exit_code == 1 and "no image files found" in r.output

@@ -163,6 +163,8 @@ def _run_images(paths, bundle_dir, as_json, fn, show):
     from .recognizer import Recognizer
 
     files = list(expand(paths))
+    if not files:
+        raise click.ClickException("no image files found in: " + ", ".join(map(str, paths)))
     rec = Recognizer(bundle_dir)
     failed = 0
     with click.progressbar(files, label="reading", file=sys.stderr,
