@@ -27,8 +27,7 @@ def save(model, meta: dict, out_dir: str | Path) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-new-"))
     try:
         model.save(tmp / MODEL_FILE)
-        meta = {"bundle_version": BUNDLE_VERSION, **meta}
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        write_meta(tmp, {"bundle_version": BUNDLE_VERSION, **meta})
         old = None
         if out.exists():
             old = out.parent / f".{out.name}-old-{os.getpid()}"
@@ -40,6 +39,14 @@ def save(model, meta: dict, out_dir: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def write_meta(bundle_dir: str | Path, meta: dict) -> None:
+    """Replace meta.json atomically: readers see the old file or the new one, never half of one."""
+    d = Path(bundle_dir)
+    tmp = d / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, d / META_FILE)
 
 
 def read_meta(bundle_dir: str | Path) -> dict:

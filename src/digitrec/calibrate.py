@@ -105,11 +105,9 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
 
 def calibrate_bundle(bundle_dir, mnist, per_kind: int = 600) -> dict:
     """Calibrate a bundle in place: `calibration` in meta.json and the novelty model in ood.npz."""
-    import json
-    import os
     from pathlib import Path
 
-    from .bundle import META_FILE
+    from .bundle import write_meta
     from .recognizer import Recognizer
 
     rec = Recognizer(bundle_dir)
@@ -122,8 +120,5 @@ def calibrate_bundle(bundle_dir, mnist, per_kind: int = 600) -> dict:
     cal["held_out"] = held_out  # False: the bundle trained on these digits, figures are optimistic
     d = Path(bundle_dir)
     novelty.save(d / OOD_FILE)
-    meta = dict(rec.meta, calibration=cal)
-    tmp = d / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, d / META_FILE)
+    write_meta(d, dict(rec.meta, calibration=cal))
     return cal
