@@ -12,7 +12,8 @@ from . import synth
 OOD_FILE = "ood.npz"
 PCA_DIMS = 48  # features are reduced to this before the Mahalanobis distance: stable with ~10k images
 MAX_REFUSED = 0.007  # share of real, realistic digits refused on the calibration images (goal: < 2% on new ones)
-MAX_NO_DIGIT = 0.003  # share of real digits we accept to call "no digit"
+MAX_NO_DIGIT = 0.003  # share of real digits we accept to call "no digit" for looking unlike MNIST
+MAX_GATE = 0.005  # share of real digits we accept the gate (gate.py) to call "not a digit"
 
 
 def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
@@ -85,40 +86,58 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
         probs, feats = recognizer.forward(prepared)
         from .recognizer import scale_temperature
 
-        return scale_temperature(probs, temperature).max(axis=1), novelty.score(feats)
+        return (scale_temperature(probs, temperature).max(axis=1), novelty.score(feats),
+                recognizer.digit_scores(prepared))
 
-    conf_d, nov_d = measure(digits)
-    conf_o, nov_o = measure(others)
+    conf_d, nov_d, gate_d = measure(digits)
+    conf_o, nov_o, gate_o = measure(others)
     novelty.threshold = float(np.quantile(nov_d, 1 - MAX_NO_DIGIT))
     ok = float(np.quantile(conf_d, MAX_REFUSED))
+    gate_t = float(np.quantile(gate_d, MAX_GATE)) if recognizer.has_gate else 0.0
     cal = {
         "temperature": round(temperature, 4),
         "ok_threshold": round(ok, 4),
         "uncertain_threshold": round(float(np.quantile(conf_d, MAX_NO_DIGIT)), 4),
         "novelty_threshold": round(novelty.threshold, 4),
         "measured_on": f"{len(digits)} realistic images of validation digits, {len(others)} non-digits",
-        "digits_refused": round(float(np.mean((conf_d < ok) | (nov_d > novelty.threshold))), 4),
-        "nondigits_refused": round(float(np.mean((conf_o < ok) | (nov_o > novelty.threshold))), 4),
+        "digits_refused": round(float(np.mean((conf_d < ok) | (nov_d > novelty.threshold) | (gate_d < gate_t))), 4),
+        "nondigits_refused": round(float(np.mean((conf_o < ok) | (nov_o > novelty.threshold) | (gate_o < gate_t))), 4),
     }
+    if recognizer.has_gate:
+        cal["gate_threshold"] = round(gate_t, 6)
     return cal, novelty
 
 
-def calibrate_bundle(bundle_dir, mnist, per_kind: int = 600) -> dict:
-    """Calibrate a bundle in place: `calibration` in meta.json and the novelty model in ood.npz."""
+def calibrate_bundle(bundle_dir, mnist, per_kind: int = 600, gate_config=None) -> dict:
+    """Calibrate a bundle in place: `calibration` in meta.json and the novelty model in ood.npz.
+
+    With a `gate_config` (gate.GateConfig), first train the digit-or-not gate into the bundle on the
+    training digits that calibration does not use.
+    """
+    import os
     from pathlib import Path
 
-    from .bundle import write_meta
+    from . import bundle, gate
     from .recognizer import Recognizer
 
-    rec = Recognizer(bundle_dir)
-    n_val = int(rec.meta.get("val_images") or 0)
+    d = Path(bundle_dir)
+    meta = bundle.read_meta(d)
+    n_val = int(meta.get("val_images") or 0)
     held_out = n_val > 0
     n_val = n_val or 5000
     x_val, y_val = mnist.x_train[-n_val:], mnist.y_train[-n_val:]
+    gate_meta = meta.get("gate")
+    if gate_config is not None:
+        tmp = d / f".{gate.GATE_FILE}.tmp.keras"
+        gate_meta = gate.train(gate_config, mnist.x_train[:-n_val], tmp)
+        os.replace(tmp, d / gate.GATE_FILE)  # atomic: a crash keeps the earlier gate
+    rec = Recognizer(d)
     x_fit, y_fit = mnist.x_train[:10000], mnist.y_train[:10000]
     cal, novelty = calibrate(rec, x_val, y_val, x_fit, y_fit, per_kind=per_kind)
     cal["held_out"] = held_out  # False: the bundle trained on these digits, figures are optimistic
-    d = Path(bundle_dir)
     novelty.save(d / OOD_FILE)
-    write_meta(d, dict(rec.meta, calibration=cal))
+    new_meta = dict(rec.meta, calibration=cal)
+    if gate_meta:
+        new_meta["gate"] = gate_meta
+    bundle.write_meta(d, new_meta)
     return cal

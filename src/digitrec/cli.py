@@ -133,15 +133,23 @@ def compare(bundles):
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
 @click.option("--per-kind", type=click.IntRange(20), default=600, show_default=True,
               help="Realistic images per kind made from validation digits.")
+@click.option("--gate/--keep-gate", default=True, show_default=True,
+              help="Train the digit-or-not gate anew (a few minutes), or keep the bundle's own.")
+@click.option("--gate-images", type=click.IntRange(100), default=None,
+              help="Generated non-digits for the gate [default: 16000].")
 @data_option
 @friendly_errors
-def calibrate(bundle_dir, per_kind, data_path, unverified):
-    """Fit temperature, novelty detector and thresholds on held-out digits; store them in the bundle."""
+def calibrate(bundle_dir, per_kind, gate, gate_images, data_path, unverified):
+    """Train the digit-or-not gate, fit temperature, novelty detector and thresholds on held-out
+    digits; store them in the bundle."""
     from .bundle import read_meta
     from .calibrate import calibrate_bundle
+    from .gate import GateConfig
 
     read_meta(bundle_dir)
-    cal = calibrate_bundle(bundle_dir, load_data(data_path, unverified), per_kind=per_kind)
+    gate_config = GateConfig().with_(nondigits=gate_images) if gate else None
+    cal = calibrate_bundle(bundle_dir, load_data(data_path, unverified), per_kind=per_kind,
+                           gate_config=gate_config)
     click.echo(json.dumps(cal, indent=2))
 
 

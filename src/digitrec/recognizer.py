@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, calibrate, preprocess
+from . import bundle, calibrate, gate, preprocess
 
 # Used when a bundle carries no calibration of its own (see calibrate.py).
 DEFAULT_CALIBRATION = {"temperature": 1.0, "ok_threshold": 0.5, "uncertain_threshold": 0.3}
@@ -62,6 +62,12 @@ class Recognizer:
         self._forward = tf.function(lambda x: both(x, training=False), reduce_retracing=True,
                                     input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
         self._forward(tf.zeros([1, 28, 28]))  # trace now, not on the first request
+        self._gate = None
+        if (self.bundle_dir / gate.GATE_FILE).is_file():
+            gate_model = keras.saving.load_model(self.bundle_dir / gate.GATE_FILE, compile=False)
+            self._gate = tf.function(lambda x: gate_model(x, training=False), reduce_retracing=True,
+                                     input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
+            self._gate(tf.zeros([1, 28, 28]))
 
     def with_options(self, options: preprocess.Options) -> "Recognizer":
         """The same loaded model with other preprocessing options (for ablations)."""
@@ -83,6 +89,27 @@ class Recognizer:
         probs, feats = np.concatenate(probs), np.concatenate(feats)
         return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None), feats
 
+    @property
+    def has_gate(self) -> bool:
+        return self._gate is not None
+
+    def digit_scores(self, images: np.ndarray, batch: int = 1024) -> np.ndarray:
+        """The gate's belief (0..1) that each 28x28 image is a digit at all; ones without a gate."""
+        x = np.asarray(images, np.float32).reshape(-1, 28, 28)
+        if self._gate is None or len(x) == 0:
+            return np.ones(len(x))
+        return np.concatenate([np.asarray(self._gate(x[i: i + batch]), np.float64).reshape(-1)
+                               for i in range(0, len(x), batch)])
+
+    def refused(self, feats: np.ndarray, images: np.ndarray) -> np.ndarray:
+        """True where the input is not a digit: unlike any MNIST digit, or rejected by the gate."""
+        out = np.zeros(len(images), bool)
+        if self.novelty is not None:
+            out |= self.novelty.score(feats) > self.novelty.threshold
+        if self._gate is not None and "gate_threshold" in self.calibration:
+            out |= self.digit_scores(images) < self.calibration["gate_threshold"]
+        return out
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities for a (N, 28, 28) batch of MNIST-form images."""
         return scale_temperature(self.forward(images)[0], self.calibration["temperature"])
@@ -95,8 +122,7 @@ class Recognizer:
             return []
         raw, feats = self.forward(images)
         probs = scale_temperature(raw, self.calibration["temperature"])
-        novel = (self.novelty.score(feats) > self.novelty.threshold if self.novelty
-                 else np.zeros(len(probs), bool))
+        novel = self.refused(feats, images)
         boxes = boxes or [(0, 0, 0, 0)] * len(probs)
         return [self._decide(p, img, box, n) for p, img, box, n in zip(probs, images, boxes, novel)]
 
