@@ -104,6 +104,17 @@ def test_fat_strokes_are_thinned():
     assert (fat > 128).mean() < 0.35
 
 
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_filled_shape_stays_filled(dark_on_light):
+    """Ink wider than the lighting filter's window must not be taken for paper (it left a hollow ring)."""
+    img = Image.new("L", (300, 300), 0)
+    ImageDraw.Draw(img).ellipse((60, 60, 240, 240), fill=255)
+    a = np.asarray(img)
+    out = P.prepare(255 - a if dark_on_light else a).image
+    assert out[14, 14] > 200  # the centre is ink, not a hole
+    assert not ndi.binary_fill_holes(out > 128).sum() > (out > 128).sum() + 5
+
+
 @pytest.mark.parametrize("mode", ["I;16", "CMYK", "P", "LA"])
 def test_unusual_modes(mode):
     base = Image.fromarray(255 - stroke_digit())

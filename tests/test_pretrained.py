@@ -1,14 +1,19 @@
 """The shipped model: present, small, and as good on the full MNIST test set as its meta.json says."""
+import numpy as np
 import pytest
 
-from digitrec import bundle
+from digitrec import bundle, gate, synth
 from digitrec.evaluate import evaluate_bundle
+from digitrec.preprocess import PREPROCESS_VERSION
 
 
 def test_shipped_bundle_is_complete_and_small():
     meta = bundle.read_meta(bundle.PRETRAINED)
     assert meta["name"] == "cnn" and meta["config"]["seed"] == 0
     assert "calibration" in meta and (bundle.PRETRAINED / "ood.npz").is_file()
+    assert (bundle.PRETRAINED / gate.GATE_FILE).is_file() and "gate_threshold" in meta["calibration"]
+    # thresholds were measured on this preprocessing: change the pipeline, run `make pretrained`
+    assert meta["calibration"]["preprocess_version"] == PREPROCESS_VERSION
     size = sum(f.stat().st_size for f in bundle.PRETRAINED.iterdir())
     assert size < 5 * 1024 * 1024
 
@@ -20,6 +25,20 @@ def test_shipped_accuracy_is_as_stated(mnist):
     report = evaluate_bundle(bundle.PRETRAINED, mnist)
     assert report["accuracy"] >= meta["test_accuracy"] - 1e-9
     assert report["accuracy"] >= 0.995
+
+
+@pytest.mark.mnist
+def test_shipped_bundle_refuses_non_digits_not_digits(mnist):
+    """On fresh realistic images (validation digits, another seed than calibration's)."""
+    from digitrec.recognizer import Recognizer
+
+    rec = Recognizer(bundle.PRETRAINED)
+    samples = synth.generate(mnist.x_train[-5000:], mnist.y_train[-5000:], 150, seed=4242)
+    digits = [s for s in samples if s.kind in ("photo", "canvas")]
+    others = [s for s in samples if s.kind == "nondigit"]
+    refused = np.mean([p.status != "ok" for p in rec.predict_many([s.data for s in digits])])
+    given = np.mean([p.status == "ok" for p in rec.predict_many([s.data for s in others])])
+    assert refused < 0.03 and given < 0.2
 
 
 @pytest.mark.mnist

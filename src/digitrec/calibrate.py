@@ -8,12 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import synth
+from .preprocess import PREPROCESS_VERSION
 
 OOD_FILE = "ood.npz"
 PCA_DIMS = 48  # features are reduced to this before the Mahalanobis distance: stable with ~10k images
-MAX_REFUSED = 0.007  # share of real, realistic digits refused on the calibration images (goal: < 2% on new ones)
-MAX_NO_DIGIT = 0.003  # share of real digits we accept to call "no digit" for looking unlike MNIST
-MAX_GATE = 0.005  # share of real digits we accept the gate (gate.py) to call "not a digit"
+# Shares of real, realistic digits each test may refuse on the calibration images. Together they
+# must stay well under the 2% goal on new images; the gate does most of the work on non-digits,
+# so it gets the largest share (measured trade-offs: README, "An honest no_digit").
+MAX_REFUSED = 0.004  # confidence below the "ok" threshold
+MAX_NO_DIGIT = 0.001  # features unlike MNIST's (novelty); it adds little once the gate is there
+MAX_GATE = 0.005  # the gate (gate.py) says "not a digit"
 
 
 def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
@@ -108,7 +112,7 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
     return cal, novelty
 
 
-def calibrate_bundle(bundle_dir, mnist, per_kind: int = 600, gate_config=None) -> dict:
+def calibrate_bundle(bundle_dir, mnist, per_kind: int = 1500, gate_config=None) -> dict:
     """Calibrate a bundle in place: `calibration` in meta.json and the novelty model in ood.npz.
 
     With a `gate_config` (gate.GateConfig), first train the digit-or-not gate into the bundle on the
@@ -134,6 +138,7 @@ def calibrate_bundle(bundle_dir, mnist, per_kind: int = 600, gate_config=None) -
     rec = Recognizer(d)
     x_fit, y_fit = mnist.x_train[:10000], mnist.y_train[:10000]
     cal, novelty = calibrate(rec, x_val, y_val, x_fit, y_fit, per_kind=per_kind)
+    cal["preprocess_version"] = PREPROCESS_VERSION  # thresholds hold for this pipeline's images
     cal["held_out"] = held_out  # False: the bundle trained on these digits, figures are optimistic
     novelty.save(d / OOD_FILE)
     new_meta = dict(rec.meta, calibration=cal)

@@ -131,12 +131,12 @@ def compare(bundles):
 
 @main.command()
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
-@click.option("--per-kind", type=click.IntRange(20), default=600, show_default=True,
+@click.option("--per-kind", type=click.IntRange(20), default=1500, show_default=True,
               help="Realistic images per kind made from validation digits.")
 @click.option("--gate/--keep-gate", default=True, show_default=True,
               help="Train the digit-or-not gate anew (a few minutes), or keep the bundle's own.")
 @click.option("--gate-images", type=click.IntRange(100), default=None,
-              help="Generated non-digits for the gate [default: 16000].")
+              help="Generated non-digits for the gate [default: 24000].")
 @data_option
 @friendly_errors
 def calibrate(bundle_dir, per_kind, gate, gate_images, data_path, unverified):

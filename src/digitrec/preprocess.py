@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage as ndi
 
-PREPROCESS_VERSION = 1  # recorded in every bundle; bump when the pipeline's output changes
+PREPROCESS_VERSION = 2  # recorded in every bundle; bump when the pipeline's output changes
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
 WORK_SIDE = 1024  # images are reduced to this before any work: bounds the cost, keeps thin strokes
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
@@ -136,7 +136,7 @@ def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
         step = max(1, max(ink.shape) // 32)
         thumb = ink[::step, ::step]
         background = ndi.percentile_filter(thumb, 20, size=max(5, max(thumb.shape) // 3), mode="nearest")
-        background = ndi.uniform_filter(background, 3, mode="nearest")
+        background = _under_big_ink(thumb, ndi.uniform_filter(background, 3, mode="nearest"))
         size = (ink.shape[1], ink.shape[0])
         ink = ink - np.asarray(Image.fromarray(background, mode="F").resize(size, Image.Resampling.BILINEAR))
     else:
@@ -144,6 +144,23 @@ def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     if not small:
         ink = ndi.gaussian_filter(ink, 0.8)  # photo noise and JPEG blocks, not strokes
     return np.clip(ink, 0, 1).astype(np.float32)
+
+
+def _under_big_ink(thumb: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The paper under ink wider than the filter's window, from the paper around it.
+
+    A window-based estimate takes the inside of a filled shape or a very fat stroke for paper and
+    would leave only its outline. Inside each inked region (holes filled) the paper is taken as
+    the smooth interpolation of the paper pixels around it, when that is lower.
+    """
+    inked = ndi.binary_fill_holes(ndi.binary_dilation(thumb - background > MIN_CONTRAST))
+    paper = (~inked).astype(np.float32)
+    if not inked.any() or paper.sum() < 0.1 * paper.size:
+        return background
+    sigma = max(thumb.shape) / 4
+    weight = ndi.gaussian_filter(paper, sigma, mode="nearest")
+    around = ndi.gaussian_filter(thumb * paper, sigma, mode="nearest") / np.maximum(weight, 1e-6)
+    return np.where(inked, np.minimum(background, around), background).astype(np.float32)
 
 
 def otsu(values: np.ndarray) -> float:

@@ -1,6 +1,7 @@
 """Realistic test images made from MNIST digits: photos of ink on paper, canvas drawings, numbers,
 blank pages and things that are not digits. Used to calibrate (on validation digits) and to
-benchmark (on test digits); never to train.
+benchmark (on test digits); never to train. The gate (gate.py) borrows `digit_patch` and
+`ink_on_paper` to draw its own training images from training digits, with its own non-digits.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Sample:
     label: str | None  # the digits it shows ("" for blank, None for non-digits)
 
 
-def _digit_patch(digit: np.ndarray, height: int, rng) -> Image.Image:
+def digit_patch(digit: np.ndarray, height: int, rng) -> Image.Image:
     """An MNIST digit (white on black) scaled up smoothly, slightly rotated."""
     img = Image.fromarray(digit).resize((height, height), Image.Resampling.BICUBIC)
     return img.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR)
@@ -39,7 +40,7 @@ def _paper(w: int, h: int, rng) -> np.ndarray:
     return np.clip(base[None, None, :] * light[..., None], 0, 255)
 
 
-def _ink_on_paper(ink: np.ndarray, rng) -> Image.Image:
+def ink_on_paper(ink: np.ndarray, rng) -> Image.Image:
     """Ink strength map (0..1) -> photo: dark or blue ink, noise, blur, JPEG artefacts."""
     h, w = ink.shape
     paper = _paper(w, h, rng)
@@ -65,17 +66,17 @@ def _encode(img: Image.Image, fmt: str, rng) -> bytes:
 def photo(digit: np.ndarray, rng) -> bytes:
     w, h = int(rng.integers(120, 640)), int(rng.integers(120, 640))
     size = int(rng.uniform(0.25, 0.8) * min(w, h))
-    patch = np.asarray(_digit_patch(digit, size, rng), float) / 255
+    patch = np.asarray(digit_patch(digit, size, rng), float) / 255
     ink = np.zeros((h, w))
     y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
     ink[y: y + size, x: x + size] = patch
-    return _encode(_ink_on_paper(ink, rng), "JPEG", rng)
+    return _encode(ink_on_paper(ink, rng), "JPEG", rng)
 
 
 def canvas(digit: np.ndarray, rng) -> bytes:
     """Light strokes on a dark 280x280 canvas, drawn anywhere, any size; sometimes transparent."""
     size = int(rng.integers(70, 260))
-    patch = _digit_patch(digit, size, rng)
+    patch = digit_patch(digit, size, rng)
     if rng.random() < 0.5:
         patch = patch.filter(ImageFilter.MaxFilter(3))  # fat brush
     ink = np.zeros((280, 280), np.uint8)
@@ -100,21 +101,21 @@ def number(digits: list, rng) -> bytes:
     x = height // 2
     y0 = h // 2 - height // 2
     for d in digits:
-        patch = np.asarray(_digit_patch(d, height, rng), float) / 255
+        patch = np.asarray(digit_patch(d, height, rng), float) / 255
         cols = np.flatnonzero(patch.max(axis=0) > 0.2)
         patch = patch[:, cols.min(): cols.max() + 1] if cols.size else patch
         y = int(np.clip(y0 + slope * x + rng.integers(-3, 4), 0, h - height))
         pw = min(patch.shape[1], w - x)
         ink[y: y + height, x: x + pw] = np.maximum(ink[y: y + height, x: x + pw], patch[:, :pw])
         x += pw + max(2, int(gap * height))
-    return _encode(_ink_on_paper(ink[:, : min(w, x + height // 2)], rng), "JPEG", rng)
+    return _encode(ink_on_paper(ink[:, : min(w, x + height // 2)], rng), "JPEG", rng)
 
 
 def blank(rng) -> bytes:
     w, h = int(rng.integers(120, 640)), int(rng.integers(120, 640))
     if rng.random() < 0.3:
         return _encode(Image.new("L", (280, 280), 0), "PNG", rng)  # an untouched canvas
-    return _encode(_ink_on_paper(np.zeros((h, w)), rng), "JPEG", rng)
+    return _encode(ink_on_paper(np.zeros((h, w)), rng), "JPEG", rng)
 
 
 def nondigit(rng) -> bytes:
@@ -145,7 +146,7 @@ def nondigit(rng) -> bytes:
     if rng.random() < 0.5:
         return _encode(img.resize((280, 280)), "PNG", rng)
     pad = int(rng.integers(20, 200))
-    return _encode(_ink_on_paper(np.pad(ink, pad), rng), "JPEG", rng)
+    return _encode(ink_on_paper(np.pad(ink, pad), rng), "JPEG", rng)
 
 
 def generate(x: np.ndarray, y: np.ndarray, per_kind: int, seed: int = 0) -> list[Sample]:
