@@ -12,6 +12,7 @@ def test_shipped_bundle_is_complete_and_small():
     assert meta["name"] == "cnn" and meta["config"]["seed"] == 0
     assert "calibration" in meta and (bundle.PRETRAINED / "ood.npz").is_file()
     assert (bundle.PRETRAINED / gate.GATE_FILE).is_file() and "gate_threshold" in meta["calibration"]
+    assert "max_thickness" in meta["calibration"]
     # thresholds were measured on this preprocessing: change the pipeline, run `make pretrained`
     assert meta["calibration"]["preprocess_version"] == PREPROCESS_VERSION
     size = sum(f.stat().st_size for f in bundle.PRETRAINED.iterdir())

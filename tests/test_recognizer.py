@@ -87,3 +87,24 @@ def test_blank_with_novelty_detector(tiny_bundle, tmp_path):
     assert rec.novelty is not None
     assert rec.predict(np.zeros((40, 40), np.uint8)).status == "no_digit"
     assert rec.predict_many([]) == []
+
+
+def test_filled_blob_is_no_digit(tiny_bundle, tmp_path, tiny_mnist):
+    import shutil
+
+    from PIL import Image, ImageDraw
+
+    from digitrec import bundle
+    from digitrec.recognizer import DEFAULT_CALIBRATION
+
+    target = tmp_path / "thick"
+    shutil.copytree(tiny_bundle, target)
+    meta = bundle.read_meta(target)
+    # every answer is "ok" except what the thickness test refuses
+    meta["calibration"] = dict(DEFAULT_CALIBRATION, ok_threshold=0, uncertain_threshold=0, max_thickness=6.8)
+    bundle.write_meta(target, meta)
+    disk = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(disk).ellipse((40, 40, 160, 160), fill=0)
+    rec = Recognizer(target)
+    assert rec.predict(disk).status == "no_digit"
+    assert rec.predict(tiny_mnist.x_test[0]).status == "ok"

@@ -5,10 +5,12 @@ train on) and on realistic images made from those digits; never on the test set.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import synth
-from .preprocess import PREPROCESS_VERSION
+from .preprocess import PREPROCESS_VERSION, ink_thickness
 
 OOD_FILE = "ood.npz"
 PCA_DIMS = 48  # features are reduced to this before the Mahalanobis distance: stable with ~10k images
@@ -80,6 +82,8 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
     temperature = fit_temperature(raw, y_val)
     _, feats = recognizer.forward(x_fit)
     novelty = Novelty.fit(feats, np.asarray(y_fit, int))
+    # no digit we trained on has thicker ink (rounded up, so that one is still accepted)
+    thickest = math.ceil(float(ink_thickness(x_fit).max()) * 1000) / 1000
 
     samples = synth.generate(x_val, y_val, per_kind, seed=seed)
     digits = [s for s in samples if s.kind in ("photo", "canvas")]
@@ -91,10 +95,10 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
         from .recognizer import scale_temperature
 
         return (scale_temperature(probs, temperature).max(axis=1), novelty.score(feats),
-                recognizer.digit_scores(prepared))
+                recognizer.digit_scores(prepared), ink_thickness(prepared))
 
-    conf_d, nov_d, gate_d = measure(digits)
-    conf_o, nov_o, gate_o = measure(others)
+    conf_d, nov_d, gate_d, thick_d = measure(digits)
+    conf_o, nov_o, gate_o, thick_o = measure(others)
     novelty.threshold = float(np.quantile(nov_d, 1 - MAX_NO_DIGIT))
     ok = float(np.quantile(conf_d, MAX_REFUSED))
     gate_t = float(np.quantile(gate_d, MAX_GATE)) if recognizer.has_gate else 0.0
@@ -104,9 +108,12 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
         "uncertain_threshold": round(float(np.quantile(conf_d, MAX_NO_DIGIT)), 4),
         "novelty_threshold": round(novelty.threshold, 4),
         "measured_on": f"{len(digits)} realistic images of validation digits, {len(others)} non-digits",
-        "digits_refused": round(float(np.mean((conf_d < ok) | (nov_d > novelty.threshold) | (gate_d < gate_t))), 4),
-        "nondigits_refused": round(float(np.mean((conf_o < ok) | (nov_o > novelty.threshold) | (gate_o < gate_t))), 4),
+        "max_thickness": thickest,
     }
+    for name, conf, nov, gate_s, thick in (("digits", conf_d, nov_d, gate_d, thick_d),
+                                            ("nondigits", conf_o, nov_o, gate_o, thick_o)):
+        refused = (conf < ok) | (nov > novelty.threshold) | (gate_s < gate_t) | (thick > thickest)
+        cal[f"{name}_refused"] = round(float(refused.mean()), 4)
     if recognizer.has_gate:
         cal["gate_threshold"] = round(gate_t, 6)
     return cal, novelty

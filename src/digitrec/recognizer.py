@@ -102,8 +102,11 @@ class Recognizer:
                                for i in range(0, len(x), batch)])
 
     def refused(self, feats: np.ndarray, images: np.ndarray) -> np.ndarray:
-        """True where the input is not a digit: unlike any MNIST digit, or rejected by the gate."""
+        """True where the input is not a digit: unlike any MNIST digit, rejected by the gate, or
+        ink thicker than any training digit's (a filled blob)."""
         out = np.zeros(len(images), bool)
+        if "max_thickness" in self.calibration:
+            out |= preprocess.ink_thickness(images) > self.calibration["max_thickness"]
         if self.novelty is not None:
             out |= self.novelty.score(feats) > self.novelty.threshold
         if self._gate is not None and "gate_threshold" in self.calibration:
