@@ -25,6 +25,13 @@ def stroke_digit(size=200, width=14, shape="7"):
     return np.asarray(img)
 
 
+def filled_disk(size=300):
+    """A white filled disk on black, three fifths of the image wide: ink, but no stroke."""
+    img = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(img).ellipse((size // 5, size // 5, size - size // 5, size - size // 5), fill=255)
+    return np.asarray(img)
+
+
 def png_bytes(img, fmt="PNG", **kw):
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
@@ -107,9 +114,7 @@ def test_fat_strokes_are_thinned():
 @pytest.mark.parametrize("dark_on_light", [False, True])
 def test_filled_shape_stays_filled(dark_on_light):
     """Ink wider than the lighting filter's window must not be taken for paper (it left a hollow ring)."""
-    img = Image.new("L", (300, 300), 0)
-    ImageDraw.Draw(img).ellipse((60, 60, 240, 240), fill=255)
-    a = np.asarray(img)
+    a = filled_disk()
     out = P.prepare(255 - a if dark_on_light else a).image
     assert out[14, 14] > 200  # the centre is ink, not a hole
     ink = out > 128
@@ -218,9 +223,7 @@ def test_touching_digits_are_cut():
 
 
 def test_ink_thickness_tells_blobs_from_strokes():
-    disk = Image.new("L", (300, 300), 0)
-    ImageDraw.Draw(disk).ellipse((60, 60, 240, 240), fill=255)
     fat_seven = stroke_digit(width=40)
-    thick = P.ink_thickness(np.stack([P.prepare(np.asarray(disk)).image, P.prepare(fat_seven).image,
+    thick = P.ink_thickness(np.stack([P.prepare(filled_disk()).image, P.prepare(fat_seven).image,
                                       np.zeros((28, 28), np.uint8)]))
     assert thick[0] > 8 and thick[1] < 4 and thick[2] == 0  # MNIST's thickest training digit: 6.7

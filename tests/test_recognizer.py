@@ -11,6 +11,14 @@ def rec(tiny_bundle):
     return Recognizer(tiny_bundle)
 
 
+@pytest.fixture
+def bundle_copy(tiny_bundle, tmp_path):
+    """The tiny bundle copied, for a test that adds to it."""
+    import shutil
+
+    return shutil.copytree(tiny_bundle, tmp_path / "bundle")
+
+
 def test_predict_array_and_batch(rec, tiny_mnist):
     x, y = tiny_mnist.x_test[:20], tiny_mnist.y_test[:20]
     one = rec.predict(x[0])
@@ -73,38 +81,27 @@ def test_card(rec):
     assert card["name"] == "linear" and 0 <= card["test_accuracy"] <= 1
 
 
-def test_blank_with_novelty_detector(tiny_bundle, tmp_path):
-    import shutil
-
+def test_blank_with_novelty_detector(bundle_copy):
     from digitrec import calibrate
 
-    target = tmp_path / "with-ood"
-    shutil.copytree(tiny_bundle, target)
     rng = np.random.default_rng(0)
     feats, y = rng.normal(size=(500, 784)), rng.integers(0, 10, 500)
-    calibrate.Novelty.fit(feats, y).save(target / calibrate.OOD_FILE)
-    rec = Recognizer(target)
+    calibrate.Novelty.fit(feats, y).save(bundle_copy / calibrate.OOD_FILE)
+    rec = Recognizer(bundle_copy)
     assert rec.novelty is not None
     assert rec.predict(np.zeros((40, 40), np.uint8)).status == "no_digit"
     assert rec.predict_many([]) == []
 
 
-def test_filled_blob_is_no_digit(tiny_bundle, tmp_path, tiny_mnist):
-    import shutil
-
-    from PIL import Image, ImageDraw
-
+def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
     from digitrec import bundle
     from digitrec.recognizer import DEFAULT_CALIBRATION
+    from tests.test_preprocess import filled_disk
 
-    target = tmp_path / "thick"
-    shutil.copytree(tiny_bundle, target)
-    meta = bundle.read_meta(target)
+    meta = bundle.read_meta(bundle_copy)
     # every answer is "ok" except what the thickness test refuses
     meta["calibration"] = dict(DEFAULT_CALIBRATION, ok_threshold=0, uncertain_threshold=0, max_thickness=6.8)
-    bundle.write_meta(target, meta)
-    disk = Image.new("L", (200, 200), 255)
-    ImageDraw.Draw(disk).ellipse((40, 40, 160, 160), fill=0)
-    rec = Recognizer(target)
-    assert rec.predict(disk).status == "no_digit"
+    bundle.write_meta(bundle_copy, meta)
+    rec = Recognizer(bundle_copy)
+    assert rec.predict(255 - filled_disk(200)).status == "no_digit"  # dark ink on paper
     assert rec.predict(tiny_mnist.x_test[0]).status == "ok"
