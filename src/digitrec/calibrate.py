@@ -86,36 +86,28 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
     thickest = math.ceil(float(ink_thickness(x_fit).max()) * 1000) / 1000
 
     samples = synth.generate(x_val, y_val, per_kind, seed=seed)
-    digits = [s for s in samples if s.kind in ("photo", "canvas")]
-    others = [s for s in samples if s.kind == "nondigit"]
+    digits = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind in ("photo", "canvas")])
+    others = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind == "nondigit"])
 
-    def measure(group):
-        prepared = np.stack([recognizer.prepare(s.data).image for s in group])
-        probs, feats = recognizer.forward(prepared)
-        from .recognizer import scale_temperature
+    from .recognizer import scale_temperature
 
-        return (scale_temperature(probs, temperature).max(axis=1), novelty.score(feats),
-                recognizer.digit_scores(prepared), ink_thickness(prepared))
-
-    conf_d, nov_d, gate_d, thick_d = measure(digits)
-    conf_o, nov_o, gate_o, thick_o = measure(others)
+    probs, feats = recognizer.forward(digits)
+    conf_d, nov_d = scale_temperature(probs, temperature).max(axis=1), novelty.score(feats)
     novelty.threshold = float(np.quantile(nov_d, 1 - MAX_NO_DIGIT))
-    ok = float(np.quantile(conf_d, MAX_REFUSED))
-    gate_t = float(np.quantile(gate_d, MAX_GATE)) if recognizer.has_gate else 0.0
     cal = {
         "temperature": round(temperature, 4),
-        "ok_threshold": round(ok, 4),
+        "ok_threshold": round(float(np.quantile(conf_d, MAX_REFUSED)), 4),
         "uncertain_threshold": round(float(np.quantile(conf_d, MAX_NO_DIGIT)), 4),
         "novelty_threshold": round(novelty.threshold, 4),
         "measured_on": f"{len(digits)} realistic images of validation digits, {len(others)} non-digits",
         "max_thickness": thickest,
     }
-    for name, conf, nov, gate_s, thick in (("digits", conf_d, nov_d, gate_d, thick_d),
-                                            ("nondigits", conf_o, nov_o, gate_o, thick_o)):
-        refused = (conf < ok) | (nov > novelty.threshold) | (gate_s < gate_t) | (thick > thickest)
-        cal[f"{name}_refused"] = round(float(refused.mean()), 4)
     if recognizer.has_gate:
-        cal["gate_threshold"] = round(gate_t, 6)
+        cal["gate_threshold"] = round(float(np.quantile(recognizer.digit_scores(digits), MAX_GATE)), 6)
+    # What these thresholds refuse, measured by the recognizer's own rule
+    judged = recognizer.with_calibration(cal, novelty)
+    for name, images in (("digits", digits), ("nondigits", others)):
+        cal[f"{name}_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(images)])), 4)
     return cal, novelty
 
 

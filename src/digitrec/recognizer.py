@@ -75,6 +75,12 @@ class Recognizer:
         other.options = options
         return other
 
+    def with_calibration(self, calibration: dict, novelty) -> "Recognizer":
+        """The same loaded model judged by other thresholds (calibration measures its own)."""
+        other = copy.copy(self)
+        other.calibration, other.novelty = {**DEFAULT_CALIBRATION, **calibration}, novelty
+        return other
+
     # ------------------------------------------------------------ the network
     def forward(self, images: np.ndarray, batch: int = 1024):
         """(probabilities summing to 1, features) for a (N, 28, 28) batch, uncalibrated."""
