@@ -18,9 +18,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from PIL import Image
 
-from digitrec import preprocess, synth
-from digitrec.data import load_mnist
-from digitrec.recognizer import Recognizer, decide
+from core import preprocess, synth
+from core.data import load_mnist
+from core.recognizer import Recognizer, decide
 
 
 def naive_input(data: bytes) -> np.ndarray:

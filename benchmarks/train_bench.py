@@ -17,9 +17,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
-from digitrec import bundle, models, train
-from digitrec.data import load_mnist
-from digitrec.evaluate import predict_proba
+from core import bundle, models, train
+from core.data import load_mnist
+from core.evaluate import predict_proba
 
 
 def inference_rate(bundle_dir, x) -> float:

@@ -5,7 +5,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
-from digitrec.data import Mnist, content_sha256
+from core.data import Mnist, content_sha256
 
 
 def synthetic_arrays(n_train=600, n_test=200, seed=0):
@@ -31,7 +31,7 @@ def tiny_mnist():
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_mnist, tmp_path_factory):
     """A linear model trained for 3 epochs on synthetic digits."""
-    from digitrec import models, train
+    from core import models, train
 
     out = tmp_path_factory.mktemp("bundles") / "linear"
     cfg = models.spec("linear").defaults.with_(epochs=3, val_split=100)
@@ -42,6 +42,6 @@ def tiny_bundle(tiny_mnist, tmp_path_factory):
 @pytest.fixture(scope="session")
 def mnist():
     """The real thing; fetched once into the user's cache."""
-    from digitrec.data import load_mnist
+    from core.data import load_mnist
 
     return load_mnist()

@@ -19,7 +19,7 @@ SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 def server():
     from werkzeug.serving import make_server
 
-    from digitrec.web import create_app
+    from core.web import create_app
 
     srv = make_server("127.0.0.1", 0, create_app(), threaded=True)  # the shipped model
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

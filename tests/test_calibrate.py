@@ -1,6 +1,6 @@
 import numpy as np
 
-from digitrec import calibrate
+from core import calibrate
 
 
 def test_temperature_recovers_known_value():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from digitrec import cli, data
+from core import cli, data
 from tests.conftest import synthetic_arrays
 
 

@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from digitrec import data
+from core import data
 from tests.conftest import synthetic_arrays
 
 

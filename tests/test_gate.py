@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from digitrec import gate
-from digitrec.recognizer import Recognizer
+from core import gate
+from core.recognizer import Recognizer
 
 TINY = gate.GateConfig(digits=120, drawn=30, nondigits=60, epochs=1, width=4, workers=1)
 
@@ -62,7 +62,7 @@ def test_gate_threshold_decides_refusal(gated_bundle, tiny_mnist):
 
 
 def test_calibrate_bundle_trains_the_gate(tiny_bundle, tiny_mnist, tmp_path):
-    from digitrec import calibrate
+    from core import calibrate
 
     target = tmp_path / "b"
     shutil.copytree(tiny_bundle, target)

@@ -1,6 +1,6 @@
 import pytest
 
-from digitrec import models
+from core import models
 
 
 @pytest.mark.parametrize("name,params", [("linear", 7850), ("mlp", 79510), ("keras_example", 34826)])

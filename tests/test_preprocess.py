@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage as ndi
 
-from digitrec import preprocess as P
+from core import preprocess as P
 
 
 def stroke_digit(size=200, width=14, shape="7"):

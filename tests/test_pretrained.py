@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from digitrec import bundle, gate, synth
-from digitrec.evaluate import evaluate_bundle
-from digitrec.preprocess import PREPROCESS_VERSION
+from core import bundle, gate, synth
+from core.evaluate import evaluate_bundle
+from core.preprocess import PREPROCESS_VERSION
 
 
 def test_shipped_bundle_is_complete_and_small():
@@ -31,7 +31,7 @@ def test_shipped_accuracy_is_as_stated(mnist):
 @pytest.mark.mnist
 def test_shipped_bundle_refuses_non_digits_not_digits(mnist):
     """On fresh realistic images (validation digits, another seed than calibration's)."""
-    from digitrec.recognizer import Recognizer
+    from core.recognizer import Recognizer
 
     rec = Recognizer(bundle.PRETRAINED)
     samples = synth.generate(mnist.x_train[-5000:], mnist.y_train[-5000:], 150, seed=4242)
@@ -45,7 +45,7 @@ def test_shipped_bundle_refuses_non_digits_not_digits(mnist):
 @pytest.mark.mnist
 @pytest.mark.parametrize("name,floor", [("linear", 0.92), ("mlp", 0.97)])
 def test_reference_networks_reach_the_recipe(mnist, tmp_path, name, floor):
-    from digitrec import models, train
+    from core import models, train
 
     meta = train.train(models.spec(name).defaults, mnist, tmp_path / name)
     assert meta["test_accuracy"] >= floor

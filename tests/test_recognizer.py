@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from digitrec import preprocess
-from digitrec.recognizer import Recognizer, decide, scale_temperature
+from core import preprocess
+from core.recognizer import Recognizer, decide, scale_temperature
 from tests.conftest import synthetic_arrays
 
 
@@ -82,7 +82,7 @@ def test_card(rec):
 
 
 def test_blank_with_novelty_detector(bundle_copy):
-    from digitrec import calibrate
+    from core import calibrate
 
     rng = np.random.default_rng(0)
     feats, y = rng.normal(size=(500, 784)), rng.integers(0, 10, 500)
@@ -94,8 +94,8 @@ def test_blank_with_novelty_detector(bundle_copy):
 
 
 def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
-    from digitrec import bundle
-    from digitrec.recognizer import DEFAULT_CALIBRATION
+    from core import bundle
+    from core.recognizer import DEFAULT_CALIBRATION
     from tests.test_preprocess import filled_disk
 
     meta = bundle.read_meta(bundle_copy)

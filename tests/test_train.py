@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from digitrec import bundle, models, train
-from digitrec.data import Mnist
+from core import bundle, models, train
+from core.data import Mnist
 
 
 def test_bundle_is_complete(tiny_bundle, tiny_mnist):

@@ -1,6 +1,7 @@
 """A model bundle: a folder with `model.keras` and `meta.json`. Saved atomically, checked on load."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -10,7 +11,10 @@ from pathlib import Path
 BUNDLE_VERSION = 1  # bump when the folder's layout or meta.json's meaning changes
 MODEL_FILE = "model.keras"
 META_FILE = "meta.json"
-PRETRAINED = Path(__file__).parent / "pretrained"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # shipped bundles, tracked by git
+SHIPPED = ("cnn", "improved", "baseline")  # artifacts/<name>, made by `make pretrained`; best first
+PRETRAINED = ARTIFACTS / "cnn"  # the default model: the calibrated CNN
+RUNS = ARTIFACTS / "runs"  # bundles trained from the dashboard; not tracked
 
 
 class BundleError(Exception):
@@ -65,7 +69,7 @@ def read_meta(bundle_dir: str | Path) -> dict:
     version = meta.get("bundle_version")
     if version != BUNDLE_VERSION:
         raise BundleError(f"{d}: bundle format version {version!r}, this digitrec reads version "
-                          f"{BUNDLE_VERSION}; retrain it with `digitrec train`")
+                          f"{BUNDLE_VERSION}; retrain it with `python -m core train`")
     return meta
 
 
@@ -84,3 +88,19 @@ def load(bundle_dir: str | Path):
 def default_bundle() -> Path:
     """The shipped model when present."""
     return PRETRAINED
+
+
+def checksum(bundle_dir: str | Path) -> str:
+    """Changes whenever any file of the bundle changes (size and mtime): a cache key, not a hash."""
+    d = Path(bundle_dir)
+    parts = sorted(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in d.iterdir() if f.is_file())
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def available(runs_dir: str | Path | None = None) -> list[Path]:
+    """The shipped bundles, then every run (newest first): folders that hold a meta.json."""
+    runs = Path(runs_dir) if runs_dir else RUNS
+    shipped = [ARTIFACTS / n for n in SHIPPED if (ARTIFACTS / n / META_FILE).is_file()]
+    made = [d for d in runs.iterdir() if d.is_dir() and not d.name.startswith(".")
+            and (d / META_FILE).is_file()] if runs.is_dir() else []
+    return shipped + sorted(made, key=lambda d: (d / META_FILE).stat().st_mtime, reverse=True)

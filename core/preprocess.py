@@ -123,11 +123,16 @@ def to_gray(img: Image.Image) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- ink
-def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
-    """Ink strength in [0, 1] (0 = paper), whichever the polarity, with uneven light removed."""
+def ink_side(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
+    """The image with ink bright and paper dark, whichever way round it came."""
     # Paper covers most of any picture of a digit, so the median is the paper's shade.
     sample = gray[:: max(1, gray.shape[0] // 64), :: max(1, gray.shape[1] // 64)]  # enough for a median
-    ink = 1.0 - gray if options.polarity and np.median(sample) > 0.5 else gray.copy()
+    return 1.0 - gray if options.polarity and np.median(sample) > 0.5 else gray.copy()
+
+
+def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
+    """Ink strength in [0, 1] (0 = paper), whichever the polarity, with uneven light removed."""
+    ink = ink_side(gray, options)
     small = max(ink.shape) <= 64
     if options.flatten and not small:
         # The paper's own shade, estimated on a thumbnail of about 32 px with a window a third
@@ -337,6 +342,22 @@ def split_touching(mask: np.ndarray, height: float, aspect: float = 1.35) -> lis
         if part.any():
             parts.append(part)
     return parts
+
+
+def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.ndarray]]:
+    """Each step of `prepare` as an 8-bit picture, for people: (name, array) in order."""
+    img = open_image(source)
+    gray = to_gray(img)
+    ink = ink_map(gray, options)
+    mask = ink_mask(ink, options)
+    as8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
+    steps = [("original", as8(gray)), ("ink side: ink bright, paper dark", as8(ink_side(gray, options))),
+             ("lighting evened out", as8(ink)), ("threshold: the ink pixels", as8(mask))]
+    if mask.any():
+        ys, xs = np.nonzero(mask)
+        steps.append(("cropped to the ink", as8(ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])))
+        steps.append(("28x28, as MNIST: 20x20 box, centred by mass", normalize_digit(ink, mask, options)))
+    return steps
 
 
 def prepare_many(source, options: Options = DEFAULT_OPTIONS) -> list[Prepared]:

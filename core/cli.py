@@ -1,4 +1,4 @@
-"""The `digitrec` command: a thin layer that parses options, calls the library and prints."""
+"""`python -m core`: a thin layer that parses options, calls the library and prints."""
 from __future__ import annotations
 
 import functools
@@ -42,7 +42,6 @@ def load_data(data_path, unverified=False):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="digitrec")
 def main():
     """Read handwritten digits: train, evaluate and use MNIST networks."""
 
@@ -226,30 +225,6 @@ def read(images, bundle_dir, as_json):
         return f"{r.text}" + ("" if r.status == "ok" else " (uncertain)") + f"  [{digits}]"
 
     _run_images(images, bundle_dir, as_json, lambda rec, f: rec.read(f), show)
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Processes, each with its own model.")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1), help="Threads per worker.")
-@bundle_option
-@click.option("--debug", is_flag=True, help="Flask's development server with reloading (not for production).")
-@friendly_errors
-def serve(host, port, workers, threads, bundle_dir, debug):
-    """The web page and JSON API."""
-    from .bundle import read_meta, default_bundle
-
-    read_meta(bundle_dir or default_bundle())  # fail here, with one line, not in every worker
-    if debug:
-        from .web import create_app
-
-        create_app({"DIGITREC_BUNDLE": bundle_dir}).run(host=host, port=port, debug=True)
-        return
-    from .web.server import serve as run_server
-
-    click.echo(f"digitrec: serving on http://{host}:{port} ({workers} worker(s) x {threads} threads)", err=True)
-    run_server(host, port, workers, threads, str(bundle_dir) if bundle_dir else None)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,76 @@
+"""Cached loading for the dashboard: the one module of core/ that imports streamlit.
+
+Models live in the worker process (service.py); what is cached here is the handle on that worker
+(one per server), each bundle's card keyed by path and checksum (a retrained bundle is a new key,
+so it is loaded anew), and the list of bundles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from . import bundle
+from .service import Service
+
+
+@st.cache_resource(show_spinner=False)
+def service() -> Service:
+    """The model worker, started at once in the background and shared by every session."""
+    return Service().start()
+
+
+@dataclass(frozen=True)
+class Model:
+    path: str  # the bundle folder, what every prediction names
+    label: str  # for pickers: name and test accuracy
+    meta: dict  # the bundle's meta.json
+    card: dict | None  # what the worker reports once the model is loaded; None if it failed
+    error: str | None  # why the bundle cannot be used, in one line
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=64)
+def _load(path: str, checksum: str) -> Model:
+    try:
+        meta = bundle.read_meta(path)
+        card = service().load(path)  # loads it in the worker: later predictions are fast
+    except bundle.BundleError as e:
+        return Model(path, Path(path).name, {}, None, str(e))
+    return Model(path, label(Path(path).name, meta), meta, card, None)
+
+
+def load(path: str | Path) -> Model:
+    """The bundle loaded in the worker, once per version of its files."""
+    return _load(str(path), bundle.checksum(path))
+
+
+def label(name: str, meta: dict) -> str:
+    acc = meta.get("test_accuracy")
+    return f"{name} ({acc:.2%})" if acc is not None else name
+
+
+def meta(path: str | Path) -> dict:
+    """The bundle's meta.json ({} when unreadable), cached per version of its files."""
+    return _meta(str(path), bundle.checksum(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _meta(path: str, checksum: str) -> dict:
+    try:
+        return bundle.read_meta(path)
+    except bundle.BundleError:
+        return {}
+
+
+@st.cache_data(ttl=2, show_spinner=False)
+def choices() -> dict[str, str]:
+    """{bundle folder: label} for every bundle: shipped ones first, then runs, newest first.
+    Listed anew every 2 s at most, so a run saved by another page shows up at once."""
+    out = {}
+    for p in bundle.available():
+        try:
+            out[str(p)] = label(p.name, bundle.read_meta(p))
+        except bundle.BundleError:
+            out[str(p)] = f"{p.name} (unusable)"
+    return out

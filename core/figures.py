@@ -1,0 +1,95 @@
+"""Plotly figures shared by the dashboard and the CLI's HTML report: one look everywhere."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+DIGITS = [str(d) for d in range(10)]
+
+
+def confusion(cm, title: str = "") -> go.Figure:
+    """Heatmap of true (rows) against predicted (columns). `z` holds the counts; the colour scale
+    is logarithmic in effect (stops at 0.1%, 1%, 10% of the largest cell) so the few errors show
+    beside the large diagonal."""
+    cm = np.asarray(cm)
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) * 100
+    fig = go.Figure(go.Heatmap(
+        z=cm, x=DIGITS, y=DIGITS, text=cm, texttemplate="%{text}", showscale=False,
+        colorscale=[[0, "#ffffff"], [0.001, "#deebf7"], [0.01, "#9ecae1"], [0.1, "#4292c6"], [1, "#08306b"]],
+        customdata=share, hovertemplate="true %{y}, predicted %{x}: %{z} (%{customdata:.1f}% of row)<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", width=560, height=520,
+                      margin=dict(l=50, r=20, t=50, b=50))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category", autorange="reversed", scaleanchor="x")
+    return fig
+
+
+def probabilities(probs, highlight: int | None = None, title: str = "") -> go.Figure:
+    """The ten class probabilities as bars; the answer's bar in the accent colour."""
+    probs = np.asarray(probs, float)
+    colours = ["#e4572e" if d == highlight else "#8aa1b1" for d in range(10)]
+    fig = go.Figure(go.Bar(x=DIGITS, y=probs, marker_color=colours,
+                           hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.update_layout(title=title, yaxis=dict(range=[0, 1], tickformat=".0%"), xaxis_type="category",
+                      height=220, margin=dict(l=40, r=10, t=30 if title else 10, b=30), showlegend=False)
+    return fig
+
+
+def history(hist: dict, title: str = "") -> go.Figure:
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    for col, key in ((1, "loss"), (2, "accuracy")):
+        for prefix, label, dash in (("", "train", "solid"), ("val_", "validation", "dot")):
+            values = hist.get(prefix + key) or []
+            if values:
+                fig.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
+                                         name=label, line_dash=dash, legendgroup=label, showlegend=col == 1),
+                              row=1, col=col)
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_layout(title=title, height=320, margin=dict(l=40, r=10, t=60, b=40))
+    return fig
+
+
+def mistakes(x: np.ndarray, rows: list, cols: int = 9) -> go.Figure:
+    """A grid of mistaken digits, each titled true→predicted and confidence."""
+    from plotly.subplots import make_subplots
+
+    n = max(1, len(rows))
+    r = -(-n // cols)
+    titles = [f"{m['true']}→{m['predicted']} {m['confidence']:.0%}" for m in rows]
+    fig = make_subplots(rows=r, cols=cols, subplot_titles=titles or ["no mistakes"],
+                        horizontal_spacing=0.01, vertical_spacing=0.3 / r)
+    for k, m in enumerate(rows):
+        fig.add_trace(go.Heatmap(z=x[m["index"]][::-1], colorscale="gray_r", showscale=False, hoverinfo="skip"),
+                      row=k // cols + 1, col=k % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(title="worst mistakes: true→predicted, confidence", height=110 * r + 60,
+                      margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_annotations(font_size=10)
+    return fig
+
+
+def thumbnail(image, max_side: int = 640):
+    """(RGB PIL image at most `max_side` across, its scale) of anything `preprocess.open_image` reads."""
+    from .preprocess import open_image
+
+    img = open_image(image).convert("RGB")
+    scale = min(1.0, max_side / max(img.size))
+    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale)))), scale
+
+
+def boxed(image, boxes, labels, max_side: int = 640) -> np.ndarray:
+    """The image at most `max_side` across, with a labelled box drawn around each digit: what the
+    reader found, and where."""
+    from PIL import ImageDraw
+
+    img, scale = thumbnail(image, max_side)
+    draw = ImageDraw.Draw(img)
+    for (x, y, w, h), text in zip(boxes, labels):
+        x0, y0, x1, y1 = x * scale, y * scale, (x + w) * scale, (y + h) * scale
+        draw.rectangle((x0, y0, x1, y1), outline="#e4572e", width=2)
+        draw.text((x0 + 2, max(0, y0 - 12)), text, fill="#e4572e")
+    return np.asarray(img)

@@ -1,0 +1,98 @@
+"""Draw & upload: a digit drawn, uploaded or photographed, and what the network makes of it."""
+import streamlit as st
+
+import ui
+from core import cache, figures, preprocess
+from core.service import ServiceError
+
+ui.page_setup()
+st.title("Draw & upload")
+
+left, right = st.columns([2, 3])
+number = left.segmented_control("Read", ["one digit", "a number"], default="one digit", key="mode",
+                                help="A number: several digits side by side, read left to right.") == "a number"
+compare = right.toggle("Compare all models", key="compare",
+                       help="Every model's answer to the same drawing, side by side.")
+model = cache.load(st.session_state["model"])
+if model.error:
+    st.error(f"This model cannot be used: {model.error}")
+    st.stop()
+
+
+def answer(image, key: str) -> None:
+    """Read `image` with the chosen model (or all of them) and show the result."""
+    worker = cache.service()
+    if number:
+        ui.number_answer(worker.read(model.path, image), image, key=key)
+        return
+    if not compare:
+        ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
+        with st.expander("How the image was prepared, step by step"):
+            ui.steps(preprocess.explain(image))
+        return
+    others = [cache.load(p) for p in cache.choices()]
+    ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
+    for i, (col, other) in enumerate(zip(st.columns(len(others)), others)):
+        with col:
+            st.markdown(f"**{other.label}**")
+            if other.error:
+                st.caption(other.error)
+            else:
+                ui.digit_answer(worker.predict(other.path, image), other.card["calibration"],
+                                key=f"{key}_model{i}", compact=True)
+
+
+def safely(image, key: str, name: str = "the drawing") -> None:
+    """A bad file gets a clear message; the page and the other files carry on."""
+    try:
+        answer(image, key)
+    except preprocess.ImageError as e:
+        st.warning(f"**{name}**: cannot read this image: {e}")
+    except ServiceError as e:
+        st.warning(f"**{name}**: the model worker failed ({e}); try again.")
+
+
+draw_tab, upload_tab, camera_tab = st.tabs([":material/draw: Draw", ":material/upload: Upload", ":material/photo_camera: Camera"])
+
+
+@st.fragment
+def drawing() -> None:
+    """Only this part reruns after a stroke: the answer comes without redrawing the page."""
+    pad, result = st.columns([2, 3])
+    with pad:
+        brush = st.slider("Brush width", 8, 40, 20, key="brush", help="In canvas pixels (280 across).")
+        pixels = ui.canvas("canvas", brush)
+        st.caption("Draw one digit (or a number, in number mode). Undo, redo and reset are above "
+                   "the canvas.")
+    with result:
+        if pixels is None:
+            with st.container(key="answer"):
+                st.markdown("<div style='font-size:5rem;font-weight:700'>no digit</div>", unsafe_allow_html=True)
+                st.markdown("**no_digit**: the canvas is empty. Draw a digit: the answer comes after each stroke.")
+        else:
+            safely(pixels, "answer")
+
+
+with draw_tab:
+    drawing()
+
+with upload_tab:
+    files = st.file_uploader("Images of digits (PNG, JPEG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True,
+                             key="upload", help="Drag and drop several at once; each gets its own answer.")
+    for i, f in enumerate(files or []):
+        st.divider()
+        pic, result = st.columns([1, 2])
+        data = f.getvalue()
+        with pic:
+            try:
+                st.image(figures.thumbnail(data, 320)[0], caption=f.name)
+            except preprocess.ImageError:
+                st.caption(f.name)
+        with result:
+            safely(data, f"upload_{i}", f.name)
+
+with camera_tab:
+    if st.toggle("Use the camera", key="camera_on", help="Photograph digits written on paper."):
+        shot = st.camera_input("Photograph a digit or a number on paper", key="camera")
+        if shot is not None:
+            safely(shot.getvalue(), "camera_answer", "the photo")

@@ -1,0 +1,51 @@
+"""digitrec: the dashboard. `streamlit run streamlit_app.py` (or `make run`)."""
+import streamlit as st
+
+import ui
+from core import cache
+
+st.set_page_config(page_title="digitrec", page_icon="✏️", layout="wide")
+
+
+def home():
+    st.title("digitrec: handwritten digits, read honestly")
+    st.markdown(
+        "Networks trained here on MNIST read your digits: drawn on a canvas, uploaded, or "
+        "photographed on paper. Every image is first brought into MNIST's own form (white ink on "
+        "black, 20x20 box, centred by mass), so a digit drawn off-centre or photographed on grey "
+        "paper is read as well as a clean one. When the network is not sure it says **uncertain**; "
+        "when the picture holds no digit it says **no digit**.")
+    st.page_link(draw, label="Draw or upload a digit", icon=":material/draw:")
+    st.subheader("Shipped models")
+    rows = []
+    for path, name in cache.choices().items():
+        meta = cache.meta(path)
+        rows.append({"model": name.split(" (")[0], "kind": meta.get("name"),
+                     "test accuracy": meta.get("test_accuracy"), "parameters": meta.get("parameters"),
+                     "epochs": meta.get("config", {}).get("epochs"), "training s": meta.get("train_seconds"),
+                     "calibrated": "calibration" in meta})
+    st.dataframe(rows, hide_index=True, column_config={
+        "test accuracy": st.column_config.NumberColumn(format="percent"),
+        "parameters": st.column_config.NumberColumn(format="localized")})
+    st.caption("Test accuracy: the 10,000 MNIST test images, measured after training. "
+               "`baseline` and `improved` are the original recipe's two networks; `cnn` is ours.")
+
+
+draw = st.Page("pages/draw.py", title="Draw & upload", icon=":material/draw:", url_path="draw")
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True), draw]
+
+with st.sidebar:
+    options = cache.choices()
+    if not options:
+        st.error("No model bundle found in artifacts/. Run `make pretrained`.")
+    else:
+        if st.session_state.get("model") not in options:
+            st.session_state["model"] = next(iter(options))
+        st.selectbox("Model", list(options), format_func=options.get, key="model",
+                     help="Used by every page. Runs trained from the dashboard appear here too.")
+        card = cache.meta(st.session_state["model"])
+        st.caption(f"{card.get('parameters', 0):,} parameters · trained {card.get('created', '?')[:10]}")
+
+st.session_state[ui.APP_MARK] = True  # pages check it: see ui.page_setup
+cache.service()  # start the model worker now, in the background: the first answer comes sooner
+st.navigation(pages).run()

@@ -1,0 +1,122 @@
+"""Widgets the pages share: the drawing canvas and how an answer is shown. Layout only; every
+result comes from core/."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from core import figures
+
+CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
+APP_MARK = "digitrec_app"  # set by streamlit_app.py on every run, before the page runs
+
+
+def page_setup() -> None:
+    """Every page calls this first. On a fresh server Streamlit's first script run may take the
+    `pages/` folder for an old-style multipage app and run the page alone, without
+    streamlit_app.py (no navigation, no model picker); it stays in that mode until the main script
+    runs. Leave that mode and run again, through streamlit_app.py, on the same page (its URL)."""
+    if not st.session_state.get(APP_MARK):
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False  # what st.navigation itself does on its first call
+        st.rerun()
+
+# The canvas component keeps its toolbar (undo, redo, reset) invisible and *over* the canvas's
+# top-right corner until the pointer hovers it, so a stroke that starts there with no hover
+# first (a finger, a stylus, a quick mouse) lands on the toolbar and is lost. This pins the
+# toolbar, visible, above the canvas instead. It runs in the page (isolate_styles=False) and adds
+# a style sheet to the canvas's shadow root; tests/test_browser.py draws from the top edge.
+_PIN_TOOLBAR_JS = """
+export default function () {
+  const css = ".dc-toolbar{opacity:1 !important;top:-2.65rem !important}";
+  const pin = () => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach((host) => {
+    const root = host.shadowRoot;
+    if (!root || !root.querySelector(".dc-toolbar") || root.querySelector("style[data-digitrec-pin]")) return;
+    const style = document.createElement("style");
+    style.dataset.digitrecPin = "1";
+    style.textContent = css;
+    root.appendChild(style);
+  });
+  pin();
+  const watch = new MutationObserver(pin);
+  watch.observe(document.body, { childList: true, subtree: true });
+  return () => watch.disconnect();
+}
+"""
+_pin_toolbar = st.components.v2.component("digitrec.pin_canvas_toolbar", js=_PIN_TOOLBAR_JS,
+                                          isolate_styles=False)
+
+
+def canvas(key: str, brush: int):
+    """A 280x280 canvas, white ink on black like MNIST. Returns the RGBA pixels, or None while
+    nothing is drawn."""
+    _pin_toolbar(key=f"{key}_pin")
+    st.markdown('<div style="height:2.2rem"></div>', unsafe_allow_html=True)  # room for the toolbar
+    result = st_canvas(stroke_width=brush, stroke_color="#ffffff", background_color="#000000",
+                       width=CANVAS, height=CANVAS, drawing_mode="freedraw", return_image_data=True,
+                       key=key)
+    drawn = result.json_data and result.json_data.get("objects")
+    return result.image_data if drawn else None
+
+
+def status_sentence(p, calibration: dict | None = None) -> str:
+    """One plain sentence: what the status means for this answer."""
+    if p.status == "ok":
+        return f"The network is {p.confidence:.0%} sure."
+    if p.guess is None:
+        return "No ink was found: the picture looks blank."
+    if p.status == "uncertain":
+        need = f" (it answers from {calibration['ok_threshold']:.0%})" if calibration else ""
+        return f"Most likely a {p.guess}, but only {p.confidence:.0%} sure{need}: too unsure to answer."
+    return ("This ink is unlike the digits the network knows (a letter, a shape, a scribble or a "
+            f"filled blob), so it gives no digit. Its best guess would have been {p.guess}.")
+
+
+def headline(p) -> str:
+    return str(p.digit) if p.status == "ok" else ("uncertain" if p.status == "uncertain" else "no digit")
+
+
+def digit_answer(p, calibration: dict | None = None, key: str = "answer", compact: bool = False) -> None:
+    """The answer to one digit: the digit large, why, the ten probabilities, what the network saw."""
+    with st.container(key=key):
+        st.markdown(f"<div style='font-size:{3 if compact else 5}rem;font-weight:700;line-height:1.1'>"
+                    f"{headline(p)}</div>", unsafe_allow_html=True)
+        st.markdown(f"**{p.status}**: {status_sentence(p, calibration)}")
+    if p.guess is None:
+        return
+    chart, saw = st.columns([3, 1]) if not compact else (st.container(), None)
+    chart.plotly_chart(figures.probabilities(p.probabilities, p.guess), config={"displayModeBar": False},
+                       key=f"{key}_probs")
+    if saw is not None:
+        saw.image(enlarge(p.input), caption="what the network saw (28x28)", width=140)
+
+
+def number_answer(r, image, key: str = "answer") -> None:
+    """A number: the digits read, a box per digit over the image, a confidence per digit."""
+    with st.container(key=key):
+        text = r.text if r.status == "ok" else ("no digit" if r.text is None else f"uncertain: {r.text}")
+        st.markdown(f"<div style='font-size:4rem;font-weight:700;line-height:1.1'>{text}</div>",
+                    unsafe_allow_html=True)
+        st.markdown({"ok": "**ok**: every digit was read with confidence.",
+                     "uncertain": "**uncertain**: at least one digit is not sure (see below).",
+                     "no_digit": "**no_digit**: no digit was found."}[r.status])
+    if r.digits:
+        st.image(figures.boxed(image, [p.box for p in r.digits], [str(p.guess) for p in r.digits]),
+                 caption="each box is one digit, read left to right")
+        st.dataframe([{"digit": p.guess, "confidence": p.confidence, "status": p.status} for p in r.digits],
+                     hide_index=True, column_config={"confidence": st.column_config.ProgressColumn(
+                         format="percent", min_value=0.0, max_value=1.0)})
+
+
+def steps(step_images) -> None:
+    """Each preprocessing step as a picture, so a learner sees why a plain resize fails."""
+    cols = st.columns(len(step_images))
+    for col, (name, img) in zip(cols, step_images):
+        col.image(enlarge(img) if img.shape == (28, 28) else img, caption=name, clamp=True)
+
+
+def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
+    """Pixels as blocks (nearest neighbour): the 28x28 input stays visibly 28x28."""
+    return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
