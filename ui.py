@@ -23,36 +23,51 @@ def page_setup() -> None:
         PagesManager.uses_pages_directory = False  # what st.navigation itself does on its first call
         st.rerun()
 
-# The canvas component keeps its toolbar (undo, redo, reset) invisible and *over* the canvas's
-# top-right corner until the pointer hovers it, so a stroke that starts there with no hover
-# first (a finger, a stylus, a quick mouse) lands on the toolbar and is lost. This pins the
-# toolbar, visible, above the canvas instead. It runs in the page (isolate_styles=False) and adds
-# a style sheet to the canvas's shadow root; tests/test_browser.py draws from the top edge.
-_PIN_TOOLBAR_JS = """
+# Two fixes to the canvas component (streamlit-drawable-canvas 0.13), made from the page: a tiny
+# component of ours (isolate_styles=False, so its script runs in the page) reaches into the
+# canvas's shadow root.
+# 1. Its toolbar (undo, redo, reset) is invisible and lies *over* the canvas's top-right corner
+#    until the pointer hovers it, so a stroke that starts there with no hover first (a finger, a
+#    stylus, a quick mouse) lands on the toolbar and is lost. A style sheet pins the toolbar,
+#    visible, above the canvas.
+# 2. It sends a stroke 200 ms after the pointer is released (a debounce), which is most of the
+#    time a person waits for the answer. When a stroke ends we press the component's own
+#    "Update the app with this drawing" button, which sends at once and cancels the pending send.
+# tests/test_browser.py draws from the top edge with no hover; benchmarks/ui_bench.py times it.
+_CANVAS_FIX_JS = """
 export default function () {
   const css = ".dc-toolbar{opacity:1 !important;top:-2.65rem !important}";
-  const pin = () => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach((host) => {
+  const fix = (host) => {
     const root = host.shadowRoot;
-    if (!root || !root.querySelector(".dc-toolbar") || root.querySelector("style[data-digitrec-pin]")) return;
+    if (!root || !root.querySelector(".dc-toolbar") || root.querySelector("style[data-digitrec]")) return;
     const style = document.createElement("style");
-    style.dataset.digitrecPin = "1";
+    style.dataset.digitrec = "1";
     style.textContent = css;
     root.appendChild(style);
-  });
-  pin();
-  const watch = new MutationObserver(pin);
-  watch.observe(document.body, { childList: true, subtree: true });
-  return () => watch.disconnect();
+    let drawing = false;
+    root.addEventListener("pointerdown", (e) => { drawing = e.target.classList.contains("upper-canvas"); }, true);
+    const release = () => {
+      if (!drawing) return;
+      drawing = false;
+      // after the component's own handlers (they save the stroke in a microtask)
+      setTimeout(() => root.querySelector('.dc-toolbar button[title^="Update the app"]')?.click(), 0);
+    };
+    window.addEventListener("pointerup", release, true);
+    window.addEventListener("pointercancel", release, true);
+  };
+  const all = () => document.querySelectorAll('[data-testid="stBidiComponentIsolated"]').forEach(fix);
+  all();
+  const timer = setInterval(all, 200);  // the canvas fills its shadow root after mounting, unseen by observers
+  return () => clearInterval(timer);
 }
 """
-_pin_toolbar = st.components.v2.component("digitrec.pin_canvas_toolbar", js=_PIN_TOOLBAR_JS,
-                                          isolate_styles=False)
+_canvas_fix = st.components.v2.component("digitrec.canvas_fix", js=_CANVAS_FIX_JS, isolate_styles=False)
 
 
 def canvas(key: str, brush: int):
     """A 280x280 canvas, white ink on black like MNIST. Returns the RGBA pixels, or None while
     nothing is drawn."""
-    _pin_toolbar(key=f"{key}_pin")
+    _canvas_fix(key=f"{key}_fix")
     st.markdown('<div style="height:2.2rem"></div>', unsafe_allow_html=True)  # room for the toolbar
     result = st_canvas(stroke_width=brush, stroke_color="#ffffff", background_color="#000000",
                        width=CANVAS, height=CANVAS, drawing_mode="freedraw", return_image_data=True,

@@ -27,8 +27,10 @@ def answer(image, key: str) -> None:
         return
     if not compare:
         ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
-        with st.expander("How the image was prepared, step by step"):
-            ui.steps(preprocess.explain(image))
+        steps = st.expander("How the image was prepared, step by step", key=f"{key}_steps", on_change="rerun")
+        if steps.open:  # computed only while open
+            with steps:
+                ui.steps(preprocess.explain(image))
         return
     others = [cache.load(p) for p in cache.choices()]
     ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
