@@ -35,16 +35,15 @@ draw = st.Page("pages/draw.py", title="Draw & upload", icon=":material/draw:", u
 pages = [st.Page(home, title="Home", icon=":material/home:", default=True), draw]
 
 with st.sidebar:
-    options = cache.choices()
-    if not options:
+    by_label = {name: path for path, name in cache.choices().items()}
+    if not by_label:
         st.error("No model bundle found in artifacts/. Run `make pretrained`.")
-    else:
-        if st.session_state.get("model") not in options:
-            st.session_state["model"] = next(iter(options))
-        st.selectbox("Model", list(options), format_func=options.get, key="model",
-                     help="Used by every page. Runs trained from the dashboard appear here too.")
-        card = cache.meta(st.session_state["model"])
-        st.caption(f"{card.get('parameters', 0):,} parameters · trained {card.get('created', '?')[:10]}")
+        st.stop()
+    chosen = st.selectbox("Model", list(by_label), key="model_label",
+                          help="Used by every page. Runs trained from the dashboard appear here too.")
+    st.session_state["model"] = by_label[chosen]  # the bundle folder every page reads
+    card = cache.meta(st.session_state["model"])
+    st.caption(f"{card.get('parameters', 0):,} parameters · trained {card.get('created', '?')[:10]}")
 
 st.session_state[ui.APP_MARK] = True  # pages check it: see ui.page_setup
 cache.service()  # start the model worker now, in the background: the first answer comes sooner

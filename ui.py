@@ -76,6 +76,12 @@ def canvas(key: str, brush: int):
     return result.image_data if drawn else None
 
 
+def big(text: str, rem: float = 5) -> None:
+    """The answer's headline: the digit, the number, "uncertain" or "no digit"."""
+    st.markdown(f"<div class='headline' style='font-size:{rem}rem;font-weight:700;line-height:1.1'>{text}</div>",
+                unsafe_allow_html=True)
+
+
 def status_sentence(p, calibration: dict | None = None) -> str:
     """One plain sentence: what the status means for this answer."""
     if p.status == "ok":
@@ -96,8 +102,7 @@ def headline(p) -> str:
 def digit_answer(p, calibration: dict | None = None, key: str = "answer", compact: bool = False) -> None:
     """The answer to one digit: the digit large, why, the ten probabilities, what the network saw."""
     with st.container(key=key):
-        st.markdown(f"<div style='font-size:{3 if compact else 5}rem;font-weight:700;line-height:1.1'>"
-                    f"{headline(p)}</div>", unsafe_allow_html=True)
+        big(headline(p), 3 if compact else 5)
         st.markdown(f"**{p.status}**: {status_sentence(p, calibration)}")
     if p.guess is None:
         return
@@ -112,8 +117,7 @@ def number_answer(r, image, key: str = "answer") -> None:
     """A number: the digits read, a box per digit over the image, a confidence per digit."""
     with st.container(key=key):
         text = r.text if r.status == "ok" else ("no digit" if r.text is None else f"uncertain: {r.text}")
-        st.markdown(f"<div style='font-size:4rem;font-weight:700;line-height:1.1'>{text}</div>",
-                    unsafe_allow_html=True)
+        big(text, 4)
         st.markdown({"ok": "**ok**: every digit was read with confidence.",
                      "uncertain": "**uncertain**: at least one digit is not sure (see below).",
                      "no_digit": "**no_digit**: no digit was found."}[r.status])

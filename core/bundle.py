@@ -93,6 +93,8 @@ def default_bundle() -> Path:
 def checksum(bundle_dir: str | Path) -> str:
     """Changes whenever any file of the bundle changes (size and mtime): a cache key, not a hash."""
     d = Path(bundle_dir)
+    if not d.is_dir():
+        return "missing"  # loading it will say why
     parts = sorted(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in d.iterdir() if f.is_file())
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 

@@ -159,4 +159,6 @@ class Service:
 
 
 if __name__ == "__main__":
-    _serve(Connection(int(sys.argv[1])))
+    from core.service import _serve as serve  # by its module name: errors it sends unpickle in the caller
+
+    serve(Connection(int(sys.argv[1])))

@@ -69,7 +69,7 @@ def drawing() -> None:
     with result:
         if pixels is None:
             with st.container(key="answer"):
-                st.markdown("<div style='font-size:5rem;font-weight:700'>no digit</div>", unsafe_allow_html=True)
+                ui.big("no digit")
                 st.markdown("**no_digit**: the canvas is empty. Draw a digit: the answer comes after each stroke.")
         else:
             safely(pixels, "answer")

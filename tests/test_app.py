@@ -1,0 +1,137 @@
+"""Every page headless (streamlit.testing.v1.AppTest): runs without an exception, native widgets,
+uploads good and bad. The models run in the real worker process, on the shipped bundles."""
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core import bundle
+
+from tests.test_preprocess import filled_disk, png_bytes, stroke_digit
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+DRAW = "pages/draw.py"
+TIMEOUT = 180  # the first run starts the model worker: TensorFlow's import and three models
+
+
+@pytest.fixture(scope="module")
+def app_test():
+    from streamlit.testing.v1 import AppTest
+
+    def make(page=None):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        return at
+    return make
+
+
+def no_exception(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def headlines(at) -> list[str]:
+    """The answers shown, in page order: each headline's text."""
+    return [re.sub("<[^>]+>", "", m.value) for m in at.markdown if "class='headline'" in m.value]
+
+
+def photo_of_seven(size=(900, 700)) -> bytes:
+    """Dark ink on uneven grey paper, off-centre, as JPEG: what a phone gives."""
+    ink = np.zeros(size[::-1], float)
+    digit = stroke_digit(size=300, width=22) / 255.0
+    ink[100:400, 450:750] = digit
+    light = np.linspace(0.75, 0.95, size[0])[None, :] * 255
+    img = light * (1 - ink) + 30 * ink
+    return png_bytes(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)), "JPEG", quality=80)
+
+
+def test_home_lists_the_shipped_models(app_test):
+    at = app_test()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert {"cnn", "improved", "baseline"} <= set(table["model"])
+    assert (table["test accuracy"] > 0.9).all()
+
+
+def test_model_picker_offers_every_shipped_bundle(app_test):
+    at = app_test()
+    picker = at.sidebar.selectbox(key="model_label")
+    names = [o.split(" (")[0] for o in picker.options]
+    assert names[:3] == ["cnn", "improved", "baseline"]
+    picker.select_index(2).run()
+    assert at.session_state["model"] == str(bundle.ARTIFACTS / "baseline")
+    no_exception(at)
+    assert "7,850 parameters" in at.sidebar.caption[0].value
+
+
+def test_draw_page_runs_with_an_empty_canvas(app_test):
+    at = app_test(DRAW)
+    no_exception(at)
+    assert at.title[0].value == "Draw & upload"
+    assert any("class='headline'" in m.value and "no digit" in m.value for m in at.markdown)
+
+
+def upload(at, files):
+    at.file_uploader(key="upload").set_value(files).run()
+    return at
+
+
+def test_upload_good_and_bad_files_each_get_an_answer(app_test):
+    at = app_test(DRAW)
+    buf = io.BytesIO()
+    Image.fromarray(filled_disk()).convert("CMYK").save(buf, "JPEG")
+    files = [
+        ("seven.jpg", photo_of_seven(), "image/jpeg"),
+        ("notes.txt", b"not an image at all", "text/plain"),
+        ("empty.png", b"", "image/png"),
+        ("truncated.png", png_bytes(Image.fromarray(stroke_digit()))[:200], "image/png"),
+        ("blob-cmyk.jpg", buf.getvalue(), "image/jpeg"),
+        ("seven16.png", png_bytes(Image.fromarray((stroke_digit().astype(np.uint16) * 257)).convert("I;16")),
+         "image/png"),
+        ("seven-transparent.png", png_bytes(Image.fromarray(
+            np.dstack([np.zeros((200, 200, 3), np.uint8), stroke_digit()]), "RGBA")), "image/png"),
+    ]
+    upload(at, files)
+    no_exception(at)
+    answers = set(headlines(at))
+    warnings = " ".join(w.value for w in at.warning)
+    assert "notes.txt" in warnings and "empty.png" in warnings and "truncated.png" in warnings
+    assert "seven.jpg" not in warnings
+    assert "7" in answers and "no digit" in answers  # the photo is read; the blob is refused
+    assert headlines(at).count("7") == 3  # photo, 16-bit and transparent
+
+
+def test_decompression_bomb_is_refused_politely(app_test):
+    at = app_test(DRAW)
+    bomb = png_bytes(Image.new("1", (20000, 20000)))  # 400 Mpixel, a few kB
+    upload(at, [("bomb.png", bomb, "image/png"), ("seven.jpg", photo_of_seven(), "image/jpeg")])
+    no_exception(at)
+    assert "too large" in " ".join(w.value for w in at.warning)
+    assert headlines(at) == ["no digit", "7"]  # the empty canvas, the photo
+
+
+def test_number_mode_reads_the_digits(app_test):
+    at = app_test(DRAW)
+    at.segmented_control(key="mode").set_value("a number").run()
+    pair = np.hstack([stroke_digit(), stroke_digit(shape="5")])
+    upload(at, [("75.png", png_bytes(Image.fromarray(255 - pair)), "image/png")])
+    no_exception(at)
+    assert headlines(at)[-1] == "75"
+    assert len(at.dataframe) == 1 and list(at.dataframe[0].value["digit"]) == [7, 5]
+
+
+def test_compare_all_models_answers_with_each(app_test):
+    at = app_test(DRAW)
+    at.toggle(key="compare").set_value(True).run()
+    upload(at, [("seven.jpg", photo_of_seven(), "image/jpeg")])
+    no_exception(at)
+    labels = [m.value for m in at.markdown if re.fullmatch(r"\*\*\w+ \([\d.]+%\)\*\*", m.value)]
+    assert [label.split()[0] for label in labels] == ["**cnn", "**improved", "**baseline"]
+    # the empty canvas, the chosen model (cnn), then each model; the baseline may be unsure
+    assert headlines(at)[:4] == ["no digit", "7", "7", "7"] and len(headlines(at)) == 5
