@@ -36,7 +36,9 @@ def page_setup() -> None:
 # tests/test_browser.py draws from the top edge with no hover; benchmarks/ui_bench.py times it.
 _CANVAS_FIX_JS = """
 export default function () {
-  const css = ".dc-toolbar{opacity:1 !important;top:-2.65rem !important}";
+  // Only the visible card takes the pointer; the toolbar's padding lets strokes through.
+  const css = ".dc-toolbar{opacity:1 !important;top:-2.65rem !important;pointer-events:none}" +
+              ".dc-toolbar-card{pointer-events:auto}";
   const fix = (host) => {
     const root = host.shadowRoot;
     if (!root || !root.querySelector(".dc-toolbar") || root.querySelector("style[data-digitrec]")) return;

@@ -79,6 +79,13 @@ def wait_ready(page, timeout: float = 60) -> None:
     page.wait_for_selector(READY, timeout=timeout * 1000)
 
 
+def wait_canvas(page, timeout: float = 30) -> None:
+    """The canvas is up and the page's fix to it (ui.py) is in place."""
+    page.wait_for_selector(CANVAS, timeout=timeout * 1000)
+    page.wait_for_function("() => !!document.querySelector('[data-testid=stBidiComponentIsolated]')"
+                           "?.shadowRoot?.querySelector('style[data-digitrec]')", timeout=timeout * 1000)
+
+
 def stroke(page, points, canvas=CANVAS, hover: bool = True) -> None:
     """One stroke with the mouse. hover=False: the pointer jumps straight to the first point and
     presses at once, as a finger or stylus does (nothing is hovered first)."""
@@ -95,12 +102,13 @@ def stroke(page, points, canvas=CANVAS, hover: bool = True) -> None:
     page.mouse.up()
 
 
+HEADLINE = ".st-key-answer .headline"  # the digit, the number, "uncertain" or "no digit"
 ANSWER_CHANGE_JS = """(before) => { window.__answerChange = new Promise((resolve) => {
   // Time from the next pointerup to the first frame whose answer text differs from `before`.
   const onUp = () => {
     const start = performance.now();
     const check = () => {
-      const el = document.querySelector('.st-key-answer');
+      const el = document.querySelector('%s');
       const text = el ? el.innerText.trim() : '';
       if (text && text !== before) resolve({ms: performance.now() - start, text});
       else if (performance.now() - start > 15000) resolve({ms: null, text});
@@ -109,16 +117,16 @@ ANSWER_CHANGE_JS = """(before) => { window.__answerChange = new Promise((resolve
     requestAnimationFrame(check);
   };
   window.addEventListener('pointerup', onUp, {capture: true, once: true});
-}); }"""
+}); }""" % HEADLINE
 
 
 def draw_and_time(page, strokes) -> tuple[float | None, str]:
     """Draw `strokes`; (ms from the last stroke's end to a new answer on screen, the answer's text)."""
     for s in strokes[:-1]:
-        before = answer_text(page)
+        before = headline(page)
         stroke(page, s)
         wait_answer_change(page, before)
-    before = answer_text(page)
+    before = headline(page)
     page.evaluate(ANSWER_CHANGE_JS, before)
     stroke(page, strokes[-1])
     result = page.evaluate("() => window.__answerChange")
@@ -126,10 +134,16 @@ def draw_and_time(page, strokes) -> tuple[float | None, str]:
 
 
 def wait_answer_change(page, before: str, timeout: float = 15) -> str:
-    page.wait_for_function("(b) => { const e = document.querySelector('.st-key-answer');"
+    """Waits for the headline to differ from `before`; returns the whole answer's text."""
+    page.wait_for_function("([sel, b]) => { const e = document.querySelector(sel);"
                            " return e && e.innerText.trim() && e.innerText.trim() !== b; }",
-                           arg=before, timeout=timeout * 1000)
+                           arg=[HEADLINE, before], timeout=timeout * 1000)
     return answer_text(page)
+
+
+def headline(page) -> str:
+    el = page.locator(HEADLINE)
+    return el.inner_text().strip() if el.count() else ""
 
 
 def answer_text(page) -> str:

@@ -1,0 +1,126 @@
+"""The dashboard in a real browser, as a person uses it: Playwright drives Debian's chromium against
+`streamlit run`. Screenshots go to test-output/."""
+import time
+
+import pytest
+
+from tests import browser_util as B
+from tests.test_app import photo_of_seven
+
+pytestmark = pytest.mark.browser
+SHOTS = B.ROOT / "test-output"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    SHOTS.mkdir(exist_ok=True)
+    with B.chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def server():
+    SHOTS.mkdir(exist_ok=True)
+    with B.streamlit_server() as s:
+        yield s
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server.url + "/draw")
+    B.wait_ready(pg, 120)
+    B.wait_canvas(pg)
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def test_draw_a_seven(page):
+    ms, text = B.draw_and_time(page, B.SEVEN)
+    page.screenshot(path=SHOTS / "draw-seven.png", full_page=True)
+    assert text.startswith("7"), text
+    assert ms is not None and ms < 5000
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_a_stroke_from_the_top_edge_with_no_hover_counts(page):
+    """A finger's stroke: no hover first, starting on the canvas's top edge, in the corner where the
+    component's invisible toolbar used to lie. It must be drawn and read."""
+    page.mouse.move(5, 5)  # the pointer is far away: nothing on the canvas is hovered
+    before = B.headline(page)
+    B.stroke(page, [(235, 2), (235, 270)], hover=False)
+    text = B.wait_answer_change(page, before)
+    page.screenshot(path=SHOTS / "draw-top-edge.png", full_page=True)
+    assert text.startswith("1"), text
+
+
+def test_undo_and_reset_update_the_answer(page):
+    B.draw_and_time(page, B.ONE)
+    before = B.headline(page)
+    B.stroke(page, [(60, 60), (220, 60)])  # a bar across the top: no longer a 1
+    B.wait_answer_change(page, before)
+    after = B.headline(page)
+    page.locator("[data-testid=stBidiComponentIsolated] .dc-toolbar button[title=Undo]").click()
+    assert B.wait_answer_change(page, after).startswith("1")
+    B.reset_canvas(page)
+    assert B.answer_text(page).startswith("no digit")
+
+
+def test_number_mode_reads_two_drawn_digits(page):
+    page.locator("[data-testid=stButtonGroup] button", has_text="a number").click()
+    B.wait_ready(page)
+    B.wait_canvas(page)
+    B.stroke(page, [(60, 50), (60, 230)])
+    B.wait_answer_change(page, "no digit")
+    before = B.headline(page)
+    B.stroke(page, [(130, 60), (250, 60), (180, 230)])
+    text = B.wait_answer_change(page, before)
+    page.screenshot(path=SHOTS / "number-mode.png", full_page=True)
+    assert text.startswith("17"), text
+
+
+def test_upload_a_phone_photo(page, tmp_path):
+    photo = tmp_path / "seven.jpg"
+    photo.write_bytes(photo_of_seven((4000, 3000)))
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(photo))
+    page.wait_for_selector(".st-key-upload_0", timeout=30000)
+    page.screenshot(path=SHOTS / "upload-photo.png", full_page=True)
+    assert page.locator(".st-key-upload_0").inner_text().strip().startswith("7")
+
+
+def test_a_bad_upload_is_a_message_not_a_crash(page, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not a picture")
+    good = tmp_path / "seven.png"
+    good.write_bytes(photo_of_seven())
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files([str(bad), str(good)])
+    page.wait_for_selector("[data-testid=stAlertContentWarning]", timeout=30000)
+    assert "notes.png" in page.locator("[data-testid=stAlertContentWarning]").inner_text()
+    page.wait_for_selector(".st-key-upload_1", timeout=30000)
+    assert page.locator(".st-key-upload_1").inner_text().strip().startswith("7")
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+@pytest.mark.parametrize("path,title", [("/draw", "Draw & upload"), ("/", "digitrec")])
+def test_deep_link_on_a_fresh_server(browser, path, title):
+    """The first page a fresh server serves, opened by its URL: the app's own navigation and
+    model picker, not Streamlit's folder-of-pages mode."""
+    with B.streamlit_server() as fresh:
+        pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+        start = time.monotonic()
+        pg.goto(fresh.url + path)
+        B.wait_ready(pg, 120)
+        pg.wait_for_selector("h1")
+        assert pg.locator("h1").first.inner_text().startswith(title)
+        nav = pg.locator("[data-testid=stSidebarNav]").inner_text()
+        assert "Home" in nav and "Draw & upload" in nav and "streamlit app" not in nav.lower()
+        assert pg.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").count() == 1
+        pg.screenshot(path=SHOTS / f"fresh{path.replace('/', '-') or '-home'}.png", full_page=True)
+        assert time.monotonic() - start < 60
+        pg.close()
