@@ -11,10 +11,12 @@ import argparse
 import io
 import os
 import sys
+from pathlib import Path
 import time
 from dataclasses import replace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 from PIL import Image
 

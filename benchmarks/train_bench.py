@@ -12,9 +12,11 @@ import argparse
 import os
 import platform
 import sys
+from pathlib import Path
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
 from core import bundle, models, train

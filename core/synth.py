@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+DRAW_LEVEL = 128  # a drawing follows the MNIST digit where it is at least this bright (of 255)
 KINDS = ("photo", "canvas", "number", "blank", "nondigit")
 # Letters that no careful reader would take for a digit (no O/0, I/1, S/5, Z/2, B/8, G/6, q/9 ...).
 LETTERS = "ACEFHKMNPRUVWXYaefhkmnprtuvwxy#%&@?"
@@ -88,6 +89,82 @@ def canvas(digit: np.ndarray, rng) -> bytes:
         rgba[..., 3] = ink
         return _encode(Image.fromarray(rgba, "RGBA"), "PNG", rng)
     return _encode(Image.fromarray(ink), "PNG", rng)
+
+
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """The one-pixel centre line of a binary shape (Zhang-Suen thinning, vectorised)."""
+    img = mask.astype(np.uint8)
+    offsets = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # P2..P9, clockwise
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            padded = np.pad(img, 1)
+            h, w = img.shape
+            p = [padded[1 + dy: 1 + dy + h, 1 + dx: 1 + dx + w] for dy, dx in offsets]
+            neighbours = sum(p)
+            transitions = sum((p[k] == 0) & (p[(k + 1) % 8] == 1) for k in range(8))
+            p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
+            cond = ((p2 * p4 * p6 == 0) & (p4 * p6 * p8 == 0)) if step == 0 else \
+                   ((p2 * p4 * p8 == 0) & (p2 * p6 * p8 == 0))
+            remove = (img == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & cond
+            if remove.any():
+                img[remove] = 0
+                changed = True
+    return img.astype(bool)
+
+
+def brush_drawing(digit: np.ndarray, rng, brush: float, side: int = 280) -> np.ndarray:
+    """An MNIST digit as a person draws it on a `side`x`side` canvas: its centre line traced with
+    a round brush `brush` px wide, white on black, slightly rotated, anywhere on the canvas. The
+    digit is 35% to 90% of the canvas tall, and at least four brush widths (nobody writes a digit
+    as tall as the brush is wide). Returns the 8-bit canvas."""
+    from scipy import ndimage as ndi
+
+    fine = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC))  # smoother lines
+    line = skeleton(fine > DRAW_LEVEL)
+    # A hand draws strokes, not specks: drop pieces of line far shorter than the longest one.
+    labels, n = ndi.label(line, structure=np.ones((3, 3)))
+    if n > 1:
+        sizes = np.bincount(labels.ravel())[1:]
+        line = np.isin(labels, 1 + np.flatnonzero(sizes >= 0.15 * sizes.max()))
+    ys, xs = np.nonzero(line)
+    if ys.size == 0:
+        return np.zeros((side, side), np.uint8)
+    height = rng.uniform(max(0.35 * side, 4 * brush), 0.9 * side)
+    scale = min(height / (np.ptp(ys) + 1), (0.95 * side - brush) / (np.ptp(xs) + 1))
+    angle = np.deg2rad(rng.uniform(-10, 10))
+    cy, cx = ys.mean(), xs.mean()
+    py = ((ys - cy) * np.cos(angle) + (xs - cx) * np.sin(angle)) * scale
+    px = ((xs - cx) * np.cos(angle) - (ys - cy) * np.sin(angle)) * scale
+    margin = brush / 2 + 1
+    span_y, span_x = np.ptp(py) + 2 * margin, np.ptp(px) + 2 * margin
+    oy = rng.uniform(0, max(0.0, side - span_y)) + margin - py.min()
+    ox = rng.uniform(0, max(0.0, side - span_x)) + margin - px.min()
+    hi = 2  # draw at twice the size, then area-average down: anti-aliased edges like the canvas's
+    img = Image.new("L", (side * hi, side * hi), 0)
+    draw = ImageDraw.Draw(img)
+    r = brush * hi / 2
+    pts = {(y, x): ((ox + qx) * hi, (oy + qy) * hi) for y, x, qy, qx in zip(ys, xs, py, px)}
+    for (y, x), (X, Y) in pts.items():
+        draw.ellipse((X - r, Y - r, X + r, Y + r), fill=255)
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each neighbouring pair once
+            if (y + dy, x + dx) in pts:
+                draw.line([(X, Y), pts[(y + dy, x + dx)]], fill=255, width=int(round(2 * r)))
+    return np.asarray(img.reduce(hi))
+
+
+def drawings(x: np.ndarray, y: np.ndarray, n: int, brushes=(8, 40), seed: int = 0) -> list[tuple[bytes, int, int]]:
+    """`n` canvas drawings of digits from (x, y), each with a brush width drawn evenly from
+    `brushes` (px on a 280 canvas), as the canvas sends them (RGBA PNG): (png, label, brush)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        i, brush = int(rng.integers(len(x))), int(rng.integers(brushes[0], brushes[1] + 1))
+        ink = brush_drawing(x[i], rng, brush)
+        rgba = np.dstack([ink, ink, ink, np.full_like(ink, 255)])
+        out.append((_encode(Image.fromarray(rgba, "RGBA"), "PNG", rng), int(y[i]), brush))
+    return out
 
 
 def number(digits: list, rng) -> bytes:
