@@ -5,6 +5,7 @@ import ui
 from core import cache
 
 st.set_page_config(page_title="digitrec", page_icon="✏️", layout="wide")
+ui.settle_startup()
 
 
 def home():

@@ -6,6 +6,7 @@ so it is loaded anew), and the list of bundles.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +18,18 @@ from .service import Service
 
 @st.cache_resource(show_spinner=False)
 def service() -> Service:
-    """The model worker, started at once in the background and shared by every session."""
-    return Service().start()
+    """The model worker, shared by every session. It starts at once and loads the shipped models in
+    the background, so the first answer, a switch of model and "compare all" do not wait."""
+    worker = Service().start()
+
+    def warm():
+        for path in bundle.available():
+            try:
+                worker.load(path)
+            except Exception:  # noqa: BLE001 - a bad bundle is reported when a page loads it
+                pass
+    threading.Thread(target=warm, name="digitrec-warm", daemon=True).start()
+    return worker
 
 
 @dataclass(frozen=True)

@@ -41,14 +41,18 @@ def headlines(at) -> list[str]:
     return [re.sub("<[^>]+>", "", m.value) for m in at.markdown if "class='headline'" in m.value]
 
 
-def photo_of_seven(size=(900, 700)) -> bytes:
-    """Dark ink on uneven grey paper, off-centre, as JPEG: what a phone gives."""
+def photo_of_seven(size=(900, 700), noise: float = 0.0) -> bytes:
+    """Dark ink on uneven grey paper, off-centre, as JPEG: what a phone gives. `noise`: the
+    sensor's grain (grey levels), which makes the file as big as a phone's."""
     ink = np.zeros(size[::-1], float)
     digit = stroke_digit(size=300, width=22) / 255.0
     ink[100:400, 450:750] = digit
     light = np.linspace(0.75, 0.95, size[0])[None, :] * 255
     img = light * (1 - ink) + 30 * ink
-    return png_bytes(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)), "JPEG", quality=80)
+    if noise:
+        img = img + np.random.default_rng(0).normal(0, noise, img.shape)
+    rgb = np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    return png_bytes(Image.fromarray(rgb), "JPEG", quality=90)
 
 
 def test_home_lists_the_shipped_models(app_test):
