@@ -43,8 +43,8 @@ with st.sidebar:
     chosen = st.selectbox("Model", list(by_label), key="model_label",
                           help="Used by every page. Runs trained from the dashboard appear here too.")
     st.session_state["model"] = by_label[chosen]  # the bundle folder every page reads
-    card = cache.meta(st.session_state["model"])
-    st.caption(f"{card.get('parameters', 0):,} parameters · trained {card.get('created', '?')[:10]}")
+    with st.expander("Model card"):
+        ui.model_card(cache.meta(st.session_state["model"]))
 
 st.session_state[ui.APP_MARK] = True  # pages check it: see ui.page_setup
 cache.service()  # start the model worker now, in the background: the first answer comes sooner

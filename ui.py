@@ -153,3 +153,27 @@ def steps(step_images) -> None:
 def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
     """Pixels as blocks (nearest neighbour): the 28x28 input stays visibly 28x28."""
     return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
+
+
+def model_card(meta: dict) -> None:
+    """What a user should know about a model: how good, how big, how made, how it says "not sure"."""
+    def pct(v):
+        return "n/a" if v is None else f"{v:.2%}"
+
+    cfg, cal = meta.get("config", {}), meta.get("calibration")
+    st.markdown(
+        f"**{meta.get('name', '?')}**: test accuracy **{pct(meta.get('test_accuracy'))}** on the 10,000 "
+        f"MNIST test images (validation {pct(meta.get('val_accuracy'))})  \n"
+        f"{meta.get('parameters', 0):,} parameters · {cfg.get('epochs', '?')} epochs · "
+        f"{meta.get('train_images', 0):,} training images · {meta.get('train_seconds', 0):.0f} s to train · "
+        f"made {str(meta.get('created', '?'))[:16].replace('T', ' ')}")
+    if cal:
+        st.markdown(
+            f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "
+            f"{cal['temperature']}); {'a digit-or-not gate, ' if 'gate_threshold' in cal else ''}"
+            f"novelty and thickness checks say *no digit*. On {cal.get('measured_on', 'held-out images')} "
+            f"it refused {cal.get('digits_refused', 0):.1%} of digits and "
+            f"{cal.get('nondigits_refused', 0):.1%} of non-digits"
+            f"{'' if cal.get('held_out') else ' (not held out: the model trained on those digits)'}.")
+    else:
+        st.markdown("Not calibrated: it answers from 50% confidence and has no check for non-digits.")

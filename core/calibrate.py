@@ -86,7 +86,9 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
     thickest = math.ceil(float(ink_thickness(x_fit).max()) * 1000) / 1000
 
     samples = synth.generate(x_val, y_val, per_kind, seed=seed)
-    digits = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind in ("photo", "canvas")])
+    drawn = [png for png, _, _ in synth.drawings(x_val, y_val, per_kind, seed=seed + 1)]  # fat brushes too
+    digits = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind in ("photo", "canvas")]
+                      + [recognizer.prepare(png).image for png in drawn])
     others = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind == "nondigit"])
 
     from .recognizer import scale_temperature
@@ -99,7 +101,8 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed:
         "ok_threshold": round(float(np.quantile(conf_d, MAX_REFUSED)), 4),
         "uncertain_threshold": round(float(np.quantile(conf_d, MAX_NO_DIGIT)), 4),
         "novelty_threshold": round(novelty.threshold, 4),
-        "measured_on": f"{len(digits)} realistic images of validation digits, {len(others)} non-digits",
+        "measured_on": f"{len(digits)} realistic images of validation digits (photos, canvases, brush "
+                       f"drawings), {len(others)} non-digits",
         "max_thickness": thickest,
     }
     if recognizer.has_gate:

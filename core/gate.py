@@ -57,6 +57,9 @@ class GateConfig:
     # generated non-digits, drawn and preprocessed the same way. Data, not width, was the limit:
     # 8k/16k -> 16k/24k raised the non-digits the gate refuses from 79% to 85% (width 32: no better)
     nondigits: int = 24000
+    # share of the drawn digits traced with a round brush 8-40 px wide on a 280 canvas, as people
+    # draw on the dashboard: without them the gate refused ~1% of fat-brush drawings
+    brushed: float = 0.35
     epochs: int = 6  # the small network converges in a few passes; more overfits the generator
     batch_size: int = 128  # Keras's usual size; a fraction of a second per step on 2 CPU cores
     width: int = 16  # channels of the first conv layer; ~60k parameters, negligible next to the classifier
@@ -153,6 +156,11 @@ def nondigit_ink(rng, digits: np.ndarray, fonts) -> np.ndarray:
     return _pair(rng, digits, size)
 
 
+def brushed_digit(rng, digits: np.ndarray) -> Image.Image:
+    """A training digit drawn on the canvas with a round brush (synth.brush_drawing)."""
+    return Image.fromarray(synth.brush_drawing(digits[rng.integers(len(digits))], rng, float(rng.integers(8, 41))))
+
+
 def digit_ink(rng, digits: np.ndarray) -> np.ndarray:
     size = int(rng.integers(40, 200))
     return np.asarray(synth.digit_patch(digits[rng.integers(len(digits))], size, rng))
@@ -176,11 +184,14 @@ def present(ink: np.ndarray, rng) -> Image.Image:
 
 def _drawn(args) -> np.ndarray:
     """`n` prepared images of one class (digits or not), generated from `seed` (runs in a worker)."""
-    n, is_digit, seed, digits = args
+    n, is_digit, seed, digits, brushed = args
     rng, fonts, out = np.random.default_rng(seed), _fonts(), []
     while len(out) < n:
-        ink = digit_ink(rng, digits) if is_digit else nondigit_ink(rng, digits, fonts)
-        p = preprocess.prepare(present(ink, rng))
+        if is_digit and rng.random() < brushed:
+            img = brushed_digit(rng, digits)
+        else:
+            img = present(digit_ink(rng, digits) if is_digit else nondigit_ink(rng, digits, fonts), rng)
+        p = preprocess.prepare(img)
         if not p.blank:
             out.append(p.image)
     return np.stack(out) if out else np.zeros((0, 28, 28), np.uint8)
@@ -190,7 +201,8 @@ def make_dataset(cfg: GateConfig, x: np.ndarray):
     """(images, is_digit) from training digits `x` (never test digits)."""
     rng = np.random.default_rng(cfg.seed)
     chunks = max(1, cfg.workers * 4)
-    jobs = [(n, is_digit, cfg.seed * 1000 + 2 * i + is_digit, x[rng.choice(len(x), min(len(x), 3000), replace=False)])
+    jobs = [(n, is_digit, cfg.seed * 1000 + 2 * i + is_digit, x[rng.choice(len(x), min(len(x), 3000), replace=False)],
+             cfg.brushed)
             for is_digit, total in ((1, cfg.drawn), (0, cfg.nondigits))
             for i, n in enumerate(np.diff(np.linspace(0, total, chunks + 1).astype(int))) if n]
     if cfg.workers > 1:  # spawn, not fork: the parent may already run TensorFlow's threads

@@ -26,6 +26,37 @@ def split(mnist: Mnist, cfg: models.TrainConfig):
     return (x_tr, y_tr), (x_val, y_val)
 
 
+def _draw_chunk(args):
+    """Prepared brush drawings of the digits `x` (runs in a worker process)."""
+    from . import preprocess, synth
+
+    x, seed = args
+    rng = np.random.default_rng(seed)
+    out = []
+    for digit in x:
+        p = preprocess.prepare(synth.brush_drawing(digit, rng, float(rng.integers(8, 41))))
+        out.append(preprocess.BLANK if p.blank else p.image)
+    return np.stack(out)
+
+
+def drawn_digits(x, y, n: int, seed: int, workers: int = 2):
+    """(images, labels): `n` of the digits `x` drawn with a round brush on the canvas, then
+    preprocessed exactly as the dashboard does; what the canvas sends the network."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    rng = np.random.default_rng(seed + 7)
+    pick = rng.choice(len(x), n, replace=n > len(x))
+    chunks = [c for c in np.array_split(pick, max(1, workers * 4)) if len(c)]
+    jobs = [(x[c], seed * 1000 + i) for i, c in enumerate(chunks)]
+    if workers > 1:  # spawn: the caller may already run TensorFlow's threads
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            images = list(pool.map(_draw_chunk, jobs))
+    else:
+        images = [_draw_chunk(j) for j in jobs]
+    return np.concatenate(images), y[np.concatenate(chunks)]
+
+
 def affine_params(tf, batch: int, cfg: models.TrainConfig):
     """One random affine map per image, as the 8 numbers ImageProjectiveTransform takes.
 
@@ -112,6 +143,9 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
 
     keras.utils.set_random_seed(cfg.seed)
     (x_tr, y_tr), (x_val, y_val) = split(mnist, cfg)
+    if cfg.drawn:
+        x_drawn, y_drawn = drawn_digits(x_tr, y_tr, cfg.drawn, cfg.seed)
+        x_tr, y_tr = np.concatenate([x_tr, x_drawn]), np.concatenate([y_tr, y_drawn])
     model = models.build(cfg)
     steps = math.ceil(len(x_tr) / cfg.batch_size)
     compile_model(keras, model, cfg, steps)

@@ -71,7 +71,7 @@ def test_model_picker_offers_every_shipped_bundle(app_test):
     picker.select_index(2).run()
     assert at.session_state["model"] == str(bundle.ARTIFACTS / "baseline")
     no_exception(at)
-    assert "7,850 parameters" in at.sidebar.caption[0].value
+    assert "7,850 parameters" in " ".join(m.value for m in at.sidebar.markdown)
 
 
 def test_draw_page_runs_with_an_empty_canvas(app_test):

@@ -227,3 +227,18 @@ def test_ink_thickness_tells_blobs_from_strokes():
     thick = P.ink_thickness(np.stack([P.prepare(filled_disk()).image, P.prepare(fat_seven).image,
                                       np.zeros((28, 28), np.uint8)]))
     assert thick[0] > 8 and thick[1] < 4 and thick[2] == 0  # MNIST's thickest training digit: 6.7
+
+
+def test_explain_shows_every_step_ending_in_the_network_input():
+    img = png_bytes(Image.fromarray(255 - stroke_digit()))  # dark ink on white paper
+    steps = P.explain(img)
+    names = [n for n, _ in steps]
+    assert names[0] == "original" and names[-1].startswith("28x28") and len(steps) == 6
+    np.testing.assert_array_equal(steps[-1][1], P.prepare(img).image)  # what the network saw, exactly
+    assert steps[0][1].mean() > 200 and steps[1][1].mean() < 60  # paper white, then ink bright
+    assert all(a.dtype == np.uint8 for _, a in steps)
+
+
+def test_explain_a_blank_image_stops_at_the_threshold():
+    steps = P.explain(np.zeros((50, 50), np.uint8))
+    assert [n for n, _ in steps][-1].startswith("threshold") and not steps[-1][1].any()

@@ -88,3 +88,9 @@ def test_cnn_smoke_on_limit(mnist, tmp_path):
     cfg = models.spec("cnn_fast").defaults.with_(epochs=1, limit=512)
     meta = train.train(cfg, mnist, tmp_path / "cnn")
     assert meta["train_images"] == 512 and 0.1 < meta["test_accuracy"] <= 1
+
+
+def test_drawn_digits_are_prepared_and_labelled(tiny_mnist):
+    x, y = train.drawn_digits(tiny_mnist.x_train, tiny_mnist.y_train, 12, seed=0, workers=1)
+    assert x.shape == (12, 28, 28) and x.dtype == np.uint8 and len(y) == 12
+    assert set(y) <= set(tiny_mnist.y_train) and (x.reshape(12, -1).max(axis=1) > 200).all()
