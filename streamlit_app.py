@@ -17,6 +17,8 @@ def home():
         "paper is read as well as a clean one. When the network is not sure it says **uncertain**; "
         "when the picture holds no digit it says **no digit**.")
     st.page_link(draw, label="Draw or upload a digit", icon=":material/draw:")
+    st.page_link(train, label="Train the baseline and the improved network, compare runs",
+                 icon=":material/model_training:")
     st.subheader("Shipped models")
     rows = []
     for path, name in cache.choices().items():
@@ -33,7 +35,8 @@ def home():
 
 
 draw = st.Page("pages/draw.py", title="Draw & upload", icon=":material/draw:", url_path="draw")
-pages = [st.Page(home, title="Home", icon=":material/home:", default=True), draw]
+train = st.Page("pages/train.py", title="Train & compare", icon=":material/model_training:", url_path="train")
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True), draw, train]
 
 with st.sidebar:
     by_label = {name: path for path, name in cache.choices().items()}

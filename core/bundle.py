@@ -14,7 +14,8 @@ META_FILE = "meta.json"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # shipped bundles, tracked by git
 SHIPPED = ("cnn", "improved", "baseline")  # artifacts/<name>, made by `make pretrained`; best first
 PRETRAINED = ARTIFACTS / "cnn"  # the default model: the calibrated CNN
-RUNS = ARTIFACTS / "runs"  # bundles trained from the dashboard; not tracked
+# bundles trained from the dashboard; not tracked. DIGITREC_RUNS moves them (tests use a scratch folder)
+RUNS = Path(os.environ.get("DIGITREC_RUNS") or ARTIFACTS / "runs")
 
 
 class BundleError(Exception):

@@ -58,7 +58,8 @@ def load(path: str | Path) -> Model:
 
 def label(name: str, meta: dict) -> str:
     acc = meta.get("test_accuracy")
-    return f"{name} ({acc:.2%})" if acc is not None else name
+    stopped = ", stopped" if meta.get("stopped") else ""
+    return f"{name} ({acc:.2%}{stopped})" if acc is not None else name
 
 
 def meta(path: str | Path) -> dict:
@@ -74,12 +75,17 @@ def _meta(path: str, checksum: str) -> dict:
         return {}
 
 
-@st.cache_data(ttl=2, show_spinner=False)
 def choices() -> dict[str, str]:
     """{bundle folder: label} for every bundle: shipped ones first, then runs, newest first.
-    Listed anew every 2 s at most, so a run saved by another page shows up at once."""
+    Listed anew whenever the runs folder changes (a run saved, renamed or deleted), at once."""
+    runs = bundle.RUNS
+    return _choices(str(runs), runs.stat().st_mtime_ns if runs.is_dir() else 0)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _choices(runs: str, stamp: int) -> dict[str, str]:
     out = {}
-    for p in bundle.available():
+    for p in bundle.available(runs):
         try:
             out[str(p)] = label(p.name, bundle.read_meta(p))
         except bundle.BundleError:

@@ -18,11 +18,11 @@ def friendly_errors(fn):
     def wrapper(*args, **kwargs):
         from .bundle import BundleError
         from .data import DataError
-        from .models import UnknownModel
+        from .models import InvalidConfig, UnknownModel
 
         try:
             return fn(*args, **kwargs)
-        except (BundleError, DataError, UnknownModel) as e:
+        except (BundleError, DataError, UnknownModel, InvalidConfig) as e:
             raise click.ClickException(str(e)) from None
     return wrapper
 
@@ -60,6 +60,7 @@ def data(data_path, unverified):
 @click.argument("model")
 @click.option("--out", type=click.Path(path_type=Path), help="Bundle folder [default: bundles/MODEL].")
 @click.option("--epochs", type=click.IntRange(1), help="Passes over the training set.")
+@click.option("--hidden", type=click.IntRange(1), help="Hidden units of the mlp [default: 100].")
 @click.option("--batch-size", type=click.IntRange(1))
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True))
 @click.option("--seed", type=int)

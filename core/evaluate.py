@@ -115,13 +115,19 @@ def evaluate_bundle(bundle_dir, mnist, report_dir=None) -> dict:
 
 
 def compare_rows(bundle_dirs) -> list[dict]:
-    """One row per bundle, from what its meta.json states."""
+    """One row per bundle, from what its meta.json states (nothing is recomputed)."""
     from . import bundle
 
     rows = []
     for d in bundle_dirs:
         meta = bundle.read_meta(d)
-        rows.append({"bundle": str(d), "model": meta.get("name"), "parameters": meta.get("parameters"),
-                     "epochs": meta.get("config", {}).get("epochs"), "train_seconds": meta.get("train_seconds"),
-                     "val_accuracy": meta.get("val_accuracy"), "test_accuracy": meta.get("test_accuracy")})
+        cfg = meta.get("config", {})
+        rows.append({"bundle": str(d), "name": Path(d).name, "model": meta.get("name"),
+                     "hidden units": cfg.get("hidden", 100) if meta.get("name") == "mlp" else None,
+                     "epochs": meta.get("epochs_done", cfg.get("epochs")), "stopped": bool(meta.get("stopped")),
+                     "train images": meta.get("train_images"), "parameters": meta.get("parameters"),
+                     "train_seconds": meta.get("train_seconds"), "val_accuracy": meta.get("val_accuracy"),
+                     "test_accuracy": meta.get("test_accuracy"), "per_class": meta.get("test_per_class"),
+                     "shipped": Path(d).resolve().parent == bundle.ARTIFACTS.resolve(),
+                     "history": meta.get("history") or {}})
     return rows

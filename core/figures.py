@@ -52,6 +52,46 @@ def history(hist: dict, title: str = "") -> go.Figure:
     return fig
 
 
+def curves(histories: dict, title: str = "") -> go.Figure:
+    """Several runs' learning curves overlaid: {run name: Keras history}. Loss and accuracy side
+    by side; a colour per run, solid for training, dotted for validation."""
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    for i, (name, hist) in enumerate(histories.items()):
+        colour = qualitative.Plotly[i % len(qualitative.Plotly)]
+        for col, key in ((1, "loss"), (2, "accuracy")):
+            for prefix, label, dash in (("", "train", "solid"), ("val_", "validation", "dot")):
+                values = hist.get(prefix + key) or []
+                if values:
+                    fig.add_trace(go.Scatter(
+                        x=list(range(1, len(values) + 1)), y=values, mode="lines+markers", line=dict(color=colour, dash=dash),
+                        name=f"{name} ({label})", legendgroup=name, showlegend=col == 2,
+                        hovertemplate=f"{name}, {label}<br>epoch %{{x}}: %{{y:.4f}}<extra></extra>"), row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title, height=360, margin=dict(l=40, r=10, t=60, b=40), legend=dict(font_size=10))
+    return fig
+
+
+def sweep(rows: list, x: str, title: str = "") -> go.Figure:
+    """Test accuracy against one setting (`x`: a key of the rows, e.g. "hidden units" or "epochs"),
+    a marker per run and a line per model kind, so a learner sees where the curve flattens."""
+    fig = go.Figure()
+    for kind in sorted({r["model"] for r in rows}):
+        pts = sorted((r[x], r["test_accuracy"], r["name"]) for r in rows
+                     if r["model"] == kind and r.get(x) is not None and r.get("test_accuracy") is not None)
+        if pts:
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], text=[p[2] for p in pts],
+                                     mode="lines+markers", name=kind,
+                                     hovertemplate="%{text}<br>" + x + " %{x}: %{y:.2%}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=x, yaxis=dict(title="test accuracy", tickformat=".1%"),
+                      height=320, margin=dict(l=50, r=10, t=40 if title else 10, b=40))
+    if x == "hidden units":
+        fig.update_xaxes(type="log")
+    return fig
+
+
 def mistakes(x: np.ndarray, rows: list, cols: int = 9) -> go.Figure:
     """A grid of mistaken digits, each titled true→predicted and confidence."""
     from plotly.subplots import make_subplots

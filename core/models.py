@@ -22,6 +22,7 @@ class TrainConfig:
     shear: float = 0.0  # augmentation: max shear (radians); italic writing
     output: str = "softmax"  # "sigmoid" keeps the reference recipes faithful
     width: int = 32  # CNN channels in the first block; cost grows with its square
+    hidden: int = 100  # units in the MLP's hidden layer: the recipe's 100; the dashboard's slider sweeps it
     # extra training images: training digits drawn with a round brush (8-40 px) on the 280 canvas
     # and preprocessed as the dashboard does. MNIST alone never shows the even, fat strokes of a
     # canvas drawing; the shipped CNN read 98.9% of them at best before
@@ -30,6 +31,16 @@ class TrainConfig:
     def with_(self, **changes) -> "TrainConfig":
         """A copy with `changes`, ignoring None values (CLI options left unset)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def check(self) -> "TrainConfig":
+        """Itself, or InvalidConfig naming the first setting out of range (the dashboard's sliders
+        cannot go there; scripts and the CLI can)."""
+        spec(self.model)
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+                raise InvalidConfig(f"{name} must be between {lo:g} and {hi:g}, not {value!r}")
+        return self
 
     @property
     def augment(self) -> bool:
@@ -53,7 +64,7 @@ def build_linear(keras, cfg: TrainConfig):
 def build_mlp(keras, cfg: TrainConfig):
     inputs, x = _inputs(keras)
     x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(100, activation="relu")(x)
+    x = keras.layers.Dense(cfg.hidden, activation="relu")(x)
     outputs = keras.layers.Dense(10, activation=cfg.output)(x)
     return keras.Model(inputs, outputs, name="mlp")
 
@@ -129,8 +140,26 @@ MODELS = {
 }
 
 
+# What a training run may ask for: wide enough for any sensible experiment, narrow enough that a
+# typo cannot start a week-long run or exhaust memory.
+LIMITS = {
+    "epochs": (1, 100),
+    "batch_size": (1, 4096),
+    "learning_rate": (1e-6, 1.0),
+    "val_split": (0, 12000),
+    "limit": (0, 60000),
+    "hidden": (1, 4096),
+    "width": (1, 256),
+    "drawn": (0, 100000),
+}
+
+
 class UnknownModel(ValueError):
     pass
+
+
+class InvalidConfig(ValueError):
+    """A training setting out of range."""
 
 
 def spec(name: str) -> ModelSpec:

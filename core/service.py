@@ -64,11 +64,15 @@ def _serve(conn) -> None:  # runs in the child; covered through Service
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", _handle(cache, op, args)))
+            reply = ("ok", _handle(cache, op, args))
         except (preprocess.ImageError, bundle.BundleError) as e:
-            conn.send(("error", e))  # the caller's input was at fault: raise it there as is
+            reply = ("error", e)  # the caller's input was at fault: raise it there as is
         except Exception as e:  # anything else: report it, keep serving
-            conn.send(("error", ServiceError(f"{e.__class__.__name__}: {e}")))
+            reply = ("error", ServiceError(f"{e.__class__.__name__}: {e}"))
+        try:
+            conn.send(reply)
+        except OSError:
+            return  # the caller has gone (the server stopped): so do we
 
 
 # ---------------------------------------------------------------- in the caller

@@ -127,6 +127,12 @@ def accuracy(model, x, y) -> float:
     return float(np.mean(predict_proba(model, x).argmax(axis=1) == y))
 
 
+def per_class_accuracy(pred, y) -> list[float]:
+    """Share of each digit's images read right (recall), digit 0 to 9."""
+    y = np.asarray(y)
+    return [float(np.mean(pred[y == d] == d)) if np.any(y == d) else 0.0 for d in range(10)]
+
+
 def library_versions() -> dict:
     import keras
     import tensorflow as tf
@@ -135,9 +141,11 @@ def library_versions() -> dict:
             "tensorflow": tf.__version__, "numpy": np.__version__}
 
 
-def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: int = 0) -> dict:
-    """Train `cfg.model` and save the bundle at `out_dir`; returns its meta."""
-    models.spec(cfg.model)  # fail on an unknown name before the slow imports
+def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: int = 0,
+          callbacks=(), extra_meta: dict | None = None) -> dict:
+    """Train `cfg.model` and save the bundle at `out_dir`; returns its meta. `callbacks`: Keras
+    callbacks (progress, stop); `extra_meta` is merged into meta.json (how the run was made)."""
+    cfg.check()  # fail on an unknown name or a setting out of range before the slow imports
     import keras
     import tensorflow as tf
 
@@ -154,8 +162,9 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
 
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose,
-                        shuffle=False)  # the dataset shuffles itself, with the seed
+                        shuffle=False, callbacks=list(callbacks))  # the dataset shuffles itself, with the seed
     train_seconds = time.perf_counter() - start
+    test_pred = predict_proba(model, mnist.x_test).argmax(axis=1)
 
     meta = {
         "name": cfg.model,
@@ -166,12 +175,17 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
         "val_images": int(len(x_val)),
         "train_accuracy": accuracy(model, x_tr, y_tr),
         "val_accuracy": accuracy(model, x_val, y_val) if len(x_val) else None,
-        "test_accuracy": accuracy(model, mnist.x_test, mnist.y_test),
+        "test_accuracy": float(np.mean(test_pred == mnist.y_test)),
+        "test_per_class": per_class_accuracy(test_pred, mnist.y_test),
         "train_seconds": round(train_seconds, 1),
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "epochs_done": len(history.history.get("loss", [])),
+        # stopped early (the dashboard's Stop button): the figures are those of a shorter run
+        "stopped": bool(model.stop_training),
         "preprocess_version": PREPROCESS_VERSION,
         "versions": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **(extra_meta or {}),
     }
     bundle.save(model, meta, out_dir)
     return meta

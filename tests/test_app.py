@@ -1,6 +1,7 @@
 """Every page headless (streamlit.testing.v1.AppTest): runs without an exception, native widgets,
 uploads good and bad. The models run in the real worker process, on the shipped bundles."""
 import io
+import time
 import re
 from pathlib import Path
 
@@ -139,3 +140,82 @@ def test_compare_all_models_answers_with_each(app_test):
     assert [label.split()[0] for label in labels] == ["**cnn", "**improved", "**baseline"]
     # the empty canvas, the chosen model (cnn), then each model; the baseline may be unsure
     assert headlines(at)[:4] == ["no digit", "7", "7", "7"] and len(headlines(at)) == 5
+
+
+# ---------------------------------------------------------------- Train & compare
+TRAIN = "pages/train.py"
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    """A scratch runs folder, so the tests never touch artifacts/runs."""
+    monkeypatch.setattr(bundle, "RUNS", tmp_path)
+    return tmp_path
+
+
+def test_train_page_presets_set_the_sliders(app_test, runs):
+    at = app_test(TRAIN)
+    no_exception(at)
+    assert at.slider(key="train_hidden").disabled  # the baseline has no hidden layer
+    at.button[1].click().run()  # "Preset: improved, 100 units, 10 epochs"
+    assert at.slider(key="train_epochs").value == 10 and at.slider(key="train_hidden").value == 100
+    assert at.selectbox(key="train_kind").value.startswith("improved") and not at.slider(key="train_hidden").disabled
+    at.slider(key="train_hidden").set_value(512).run()
+    assert "About" in " ".join(c.value for c in at.caption)
+    at.button[0].click().run()
+    assert at.slider(key="train_epochs").value == 5 and at.selectbox(key="train_kind").value.startswith("baseline")
+    table = at.dataframe[0].value
+    assert list(table["name"]) == ["cnn", "improved", "baseline"] and (table["origin"] == "shipped").all()
+    no_exception(at)
+
+
+def wait_for(at, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        found = [x.value for x in what(at)]
+        if found:
+            return found
+    raise AssertionError("timed out")
+
+
+@pytest.mark.mnist
+def test_a_tiny_run_finishes_and_joins_the_table(app_test, runs):
+    at = app_test(TRAIN)
+    at.select_slider(key="train_images").set_value(500)
+    at.slider(key="train_epochs").set_value(1)
+    at.button(key="train_go").click().run()
+    no_exception(at)
+    done = wait_for(at, lambda a: a.success)
+    assert "test accuracy" in done[0]
+    table = at.dataframe[0].value
+    new = table[table["origin"] == "run"]
+    assert len(new) == 1 and new.iloc[0]["name"].startswith("linear-e1-") and new.iloc[0]["train images"] == 500
+    assert 0.1 < new.iloc[0]["test_accuracy"] <= 1
+    no_exception(at)
+    home = app_test()  # (AppTest shows the sidebar on the first page only)
+    assert any(n.startswith("linear-e1-") for n in home.sidebar.selectbox(key="model_label").options)
+
+
+def test_a_second_train_is_told_a_run_is_going(app_test, runs, tmp_path_factory):
+    from core import models, runner
+
+    from tests.test_runner import SLOW, wait
+
+    at = app_test(TRAIN)
+    data = tmp_path_factory.mktemp("d") / "tiny.npz"
+    from tests.conftest import synthetic_arrays
+
+    np.savez(data, **dict(zip(("x_train", "y_train", "x_test", "y_test"), synthetic_arrays())))
+    job = runner.start([SLOW], runs, data=str(data))
+    try:
+        wait(runs, lambda j: j.of("batch"))
+        at.run()  # another tab pressed Train: this one is told, with the run's settings and time left
+        no_exception(at)
+        assert "A training is running: linear-e100-" in " ".join(i.value for i in at.info)
+        assert at.button(key="train_go").disabled and at.button(key="train_both").disabled
+        at.button(key="train_stop").click().run()
+        assert wait(runs, lambda j: j.state != "running", timeout=30).state == "stopped"
+    finally:
+        runner.stop(job)

@@ -1,0 +1,397 @@
+"""Training runs for the dashboard: each in a process of its own, one at a time per runs folder.
+
+Why a process: a Streamlit rerun (a slider, a page switch, a reload) aborts the script that started
+it, and Streamlit calls `keras.backend.clear_session()` after every script run. A worker process
+keeps training through both, leaves the dashboard answering while it uses the cores, and a crash
+in it cannot take the server down.
+
+Everything goes through files in `<runs>/.jobs/<id>/`, so any session (a reload, another tab, a
+restarted server) sees the same run:
+- `request.json`: the settings of each run in the job (one, or two for "train both");
+- `events.jsonl`: what the worker did, one JSON object a line (begin, batch, epoch, saved, end);
+- `stop`: present when someone pressed Stop; the worker stops after the current batch.
+One at a time: the worker holds an exclusive lock on `<runs>/.train.lock` for as long as it lives
+(the kernel drops it when the process dies, however it dies), so a second start is refused with
+the running job, and a job whose worker is gone without an `end` event is reported as failed.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import bundle, models
+
+LOCK_FILE = ".train.lock"
+JOBS_DIR = ".jobs"
+NICE = 10  # the worker yields the CPU to the dashboard: drawing stays quick while it trains
+BATCH_EVERY = 0.25  # seconds between progress events: smooth enough, cheap on 60,000/32 batches
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Busy(RuntimeError):
+    """A run is going already; `job` is its status."""
+
+    def __init__(self, job: "Job"):
+        super().__init__(f"a training is running: {job.summary()}")
+        self.job = job
+
+
+class RunError(RuntimeError):
+    """A run could not be started, renamed or deleted; the message says why, for the user."""
+
+
+@dataclass
+class Job:
+    """A job's state as read from its folder: what was asked, what happened so far."""
+    id: str
+    folder: Path
+    request: dict
+    events: list = field(default_factory=list)
+    alive: bool = False  # its worker still holds the lock
+
+    @property
+    def configs(self) -> list[dict]:
+        return self.request["configs"]
+
+    @property
+    def state(self) -> str:
+        """running, done, stopped or failed."""
+        end = next((e for e in reversed(self.events) if e["event"] == "end"), None)
+        if end is not None:
+            return end["state"]
+        return "running" if self.alive else "failed"
+
+    @property
+    def error(self) -> str | None:
+        errors = [e["message"] for e in self.events if e["event"] == "error"]
+        if errors:
+            return errors[-1]
+        if self.state == "failed":
+            return "the training worker stopped without a word (killed, out of memory, or the server restarted)"
+        return None
+
+    @property
+    def seconds(self) -> float:
+        """Wall time from the request to the end (or to now): start-up included, as a user waits."""
+        end = next((e["t"] for e in reversed(self.events) if e["event"] == "end"), None)
+        return (end or time.time()) - self.request["created"]
+
+    def of(self, kind: str, run: int | None = None) -> list[dict]:
+        return [e for e in self.events if e["event"] == kind and (run is None or e.get("run") == run)]
+
+    @property
+    def run(self) -> int:
+        """Index of the run in progress (or the last one)."""
+        return max((e["run"] for e in self.events if "run" in e), default=0)
+
+    def history(self, run: int) -> dict:
+        """Keras-style {metric: [per epoch]} of one run so far."""
+        out: dict = {}
+        for e in self.of("epoch", run):
+            for k, v in e["logs"].items():
+                out.setdefault(k, []).append(v)
+        return out
+
+    def progress(self) -> dict:
+        """Where the current run is: epoch, batch, fraction done, seconds elapsed and left."""
+        run = self.run
+        begin = next(iter(self.of("begin", run)), None)
+        cfg = self.configs[run]
+        out = {"run": run, "runs": len(self.configs), "name": self.request["names"][run], "model": cfg["model"],
+               "epochs": cfg["epochs"], "epoch": 0, "step": 0, "steps": 0, "fraction": 0.0,
+               "elapsed": 0.0, "left": None}
+        if begin is None:
+            return out
+        last = ([begin] + self.of("batch", run) + self.of("epoch", run))
+        last = max(last, key=lambda e: e["t"])
+        done_epochs = len(self.of("epoch", run))
+        steps = begin["steps"]
+        step = steps if last["event"] == "epoch" else last.get("step", 0)
+        epoch = done_epochs if last["event"] == "epoch" else last.get("epoch", 0)
+        fraction = min(1.0, (epoch * steps + step) / max(1, cfg["epochs"] * steps))
+        end = time.time() if self.state == "running" else last["t"]
+        elapsed = end - begin["t"]
+        left = elapsed / fraction * (1 - fraction) if fraction > 0.02 and self.state == "running" else None
+        out.update(epoch=epoch, step=step, steps=steps, fraction=fraction, elapsed=elapsed, left=left)
+        return out
+
+    def summary(self) -> str:
+        p = self.progress()
+        left = f", about {p['left']:.0f} s left" if p["left"] is not None else ""
+        return (f"{p['name']} ({p['model']}, {p['epochs']} epochs), run {p['run'] + 1} of {p['runs']}, "
+                f"{p['fraction']:.0%} done{left}")
+
+
+# Seconds per training image per epoch at each model's own settings, from `make bench` (README,
+# 2026-11-24, 2-core machine): the estimate until this machine has runs of its own to go by.
+RATE = {"linear": 3.6e-5, "mlp": 6.5e-5, "keras_example": 4.0e-4, "cnn_fast": 5.3e-4, "cnn": 1.1e-3}
+START_UP = 8.0  # s: the worker's TensorFlow import, MNIST from the cache, the test set scored, the save
+
+
+def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
+    n = total - (min(cfg.val_split, total // 5) if cfg.val_split else 0)
+    return (min(n, cfg.limit) if cfg.limit else n) + cfg.drawn
+
+
+def estimate_seconds(cfg: models.TrainConfig, past: list[dict] = ()) -> float:
+    """About how long a run takes here: the rate of the most alike finished run in `past` (metas;
+    same model, then same batch size and hidden units), else the benchmark's; times images x epochs."""
+    def alike(m):
+        c = m.get("config", {})
+        return (c.get("batch_size") == cfg.batch_size) + (c.get("hidden", 100) == cfg.hidden)
+
+    same = [m for m in past if m.get("name") == cfg.model and m.get("train_seconds") and m.get("train_images")
+            and m.get("epochs_done", m.get("config", {}).get("epochs"))]
+    if same:
+        m = max(same, key=alike)
+        rate = m["train_seconds"] / (m["train_images"] * m.get("epochs_done", m["config"]["epochs"]))
+    else:
+        rate = RATE.get(cfg.model, RATE["cnn"])
+    return START_UP + rate * train_images(cfg) * cfg.epochs
+
+
+# ---------------------------------------------------------------- the caller's side
+def _lock_path(runs: Path) -> Path:
+    return runs / LOCK_FILE
+
+
+def _locked(runs: Path) -> bool:
+    """True while a worker holds the lock."""
+    path = _lock_path(runs)
+    if not path.exists():
+        return False
+    with open(path, "a") as f:
+        if not _try_lock(f):
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def _try_lock(f, wait: float = 0.0) -> bool:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def read(folder: Path, alive: bool | None = None) -> Job:
+    folder = Path(folder)
+    request = json.loads((folder / "request.json").read_text())
+    events = []
+    path = folder / "events.jsonl"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                pass  # a line being written right now
+    if alive is None:
+        alive = _locked(folder.parent.parent) and _latest_folder(folder.parent.parent) == folder
+    return Job(folder.name, folder, request, events, alive)
+
+
+def _latest_folder(runs: Path) -> Path | None:
+    jobs = runs / JOBS_DIR
+    if not jobs.is_dir():
+        return None
+    folders = sorted((d for d in jobs.iterdir() if (d / "request.json").is_file()), key=lambda d: d.name)
+    return folders[-1] if folders else None
+
+
+def latest(runs_dir: str | Path | None = None) -> Job | None:
+    """The newest job (running or finished), or None."""
+    folder = _latest_folder(Path(runs_dir or bundle.RUNS))
+    return read(folder) if folder else None
+
+
+def run_name(cfg: models.TrainConfig, when: float | None = None) -> str:
+    """A readable, unique-enough folder name: model, the settings the sliders set, time."""
+    hidden = f"-h{cfg.hidden}" if cfg.model == "mlp" else ""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when or time.time()))
+    return f"{cfg.model}{hidden}-e{cfg.epochs}-{stamp}"
+
+
+def start(configs: list[models.TrainConfig], runs_dir: str | Path | None = None, data: str | None = None,
+          env: dict | None = None) -> Job:
+    """Start a worker that trains `configs` one after another and saves each as a bundle in the
+    runs folder. Raises Busy if a run is going, RunError if the folder cannot be written,
+    InvalidConfig for a setting out of range. `data`: MNIST from this file (tests)."""
+    configs = [c.check() for c in configs]
+    if not configs:
+        raise RunError("nothing to train")
+    runs = Path(runs_dir or bundle.RUNS)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        lock = open(_lock_path(runs), "a")
+    except OSError as e:
+        raise RunError(f"cannot write the runs folder {runs}: {e.strerror or e}") from None
+    try:
+        if not _try_lock(lock):
+            job = latest(runs)
+            # a worker that has just said "end" lets go of the lock a moment later
+            if job is None or job.of("end") == [] or not _try_lock(lock, wait=5.0):
+                raise Busy(job)
+        now = time.time()
+        job_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{os.getpid()}-{int(now * 1e6) % 1000000:06d}"
+        folder = runs / JOBS_DIR / job_id
+        names = _unique([run_name(c, now) for c in configs], runs)
+        try:
+            folder.mkdir(parents=True)
+            _write_json(folder / "request.json", {"configs": [asdict(c) for c in configs], "names": names,
+                                                  "data": data, "created": now})
+        except OSError as e:
+            raise RunError(f"cannot write the runs folder {runs}: {e.strerror or e}") from None
+        # The worker inherits the locked file: the lock is its for as long as it lives.
+        log = open(folder / "worker.log", "wb")
+        subprocess.Popen([sys.executable, "-m", "core.runner", str(folder), str(lock.fileno())], cwd=ROOT,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, pass_fds=[lock.fileno()],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        return read(folder, alive=True)
+    finally:
+        lock.close()  # ours; the worker keeps its own copy (and the lock with it)
+
+
+def _unique(names: list[str], runs: Path) -> list[str]:
+    out = []
+    for name in names:
+        base, k = name, 2
+        while (runs / name).exists() or name in out:
+            name, k = f"{base}-{k}", k + 1
+        out.append(name)
+    return out
+
+
+def stop(job: Job) -> None:
+    """Ask the worker to stop after its current batch; the epochs done so far are kept."""
+    (job.folder / "stop").touch()
+
+
+def rename(bundle_dir: str | Path, new_name: str, runs_dir: str | Path | None = None) -> Path:
+    """Rename a run (only runs, never a shipped bundle). Raises RunError with the reason."""
+    src, runs = Path(bundle_dir), Path(runs_dir or bundle.RUNS)
+    if src.parent.resolve() != runs.resolve():
+        raise RunError("only runs trained from the dashboard can be renamed")
+    if not NAME.match(new_name):
+        raise RunError("a name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    dst = runs / new_name
+    if dst.exists():
+        raise RunError(f"a run named {new_name!r} exists already")
+    try:
+        os.rename(src, dst)
+    except OSError as e:
+        raise RunError(f"cannot rename {src.name}: {e.strerror or e}") from None
+    return dst
+
+
+def delete(bundle_dir: str | Path, runs_dir: str | Path | None = None) -> None:
+    """Delete a run: it leaves the pickers at once (a hidden rename), then its files go."""
+    src, runs = Path(bundle_dir), Path(runs_dir or bundle.RUNS)
+    if src.parent.resolve() != runs.resolve():
+        raise RunError("only runs trained from the dashboard can be deleted")
+    gone = runs / f".deleted-{src.name}-{time.time_ns()}"
+    try:
+        os.rename(src, gone)
+    except OSError as e:
+        raise RunError(f"cannot delete {src.name}: {e.strerror or e}") from None
+    shutil.rmtree(gone, ignore_errors=True)
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- inside the worker
+class _Events:
+    def __init__(self, folder: Path):
+        self.file = open(folder / "events.jsonl", "a", buffering=1)  # a line at a time
+
+    def __call__(self, event: str, **data) -> None:
+        self.file.write(json.dumps({"event": event, "t": time.time(), **data}) + "\n")
+
+
+def _progress_callback(keras, emit, run: int, stop_file: Path, steps: int):
+    class Progress(keras.callbacks.Callback):
+        """Reports batches and epochs; stops after the current batch once `stop_file` exists."""
+
+        def __init__(self):
+            super().__init__()
+            self.epoch, self.last = 0, 0.0
+
+        def on_train_begin(self, logs=None):
+            emit("begin", run=run, steps=steps)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.monotonic()
+            if now - self.last >= BATCH_EVERY:
+                self.last = now
+                emit("batch", run=run, epoch=self.epoch, step=batch + 1)
+                if stop_file.exists():
+                    self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            emit("epoch", run=run, epoch=epoch + 1, logs={k: float(v) for k, v in (logs or {}).items()})
+
+    return Progress()
+
+
+def work(folder: Path) -> str:
+    """Train every run of the job in `folder`; returns the final state."""
+    import math
+
+    folder = Path(folder)
+    request = json.loads((folder / "request.json").read_text())
+    emit = _Events(folder)
+    emit("loading", pid=os.getpid())
+    try:
+        import keras
+
+        from . import train
+        from .data import load_mnist
+
+        mnist = load_mnist(path=request["data"], expected_sha256=None) if request.get("data") else load_mnist()
+        stop_file = folder / "stop"
+        runs = folder.parent.parent
+        for i, (cfg_dict, name) in enumerate(zip(request["configs"], request["names"])):
+            if stop_file.exists():
+                break
+            cfg = models.TrainConfig(**cfg_dict)
+            steps = math.ceil(train_images(cfg, len(mnist.x_train)) / cfg.batch_size)
+            progress = _progress_callback(keras, emit, i, stop_file, steps)
+            meta = train.train(cfg, mnist, runs / name, callbacks=[progress],
+                               extra_meta={"made_by": "dashboard", "job": folder.name})
+            emit("saved", run=i, bundle=str(runs / name), test_accuracy=meta["test_accuracy"],
+                 stopped=meta["stopped"], epochs_done=meta["epochs_done"])
+        state = "stopped" if stop_file.exists() else "done"
+    except Exception as e:  # noqa: BLE001 - reported on the page; the next run starts afresh
+        emit("error", message=f"{e.__class__.__name__}: {e}")
+        state = "failed"
+    emit("end", state=state)
+    return state
+
+
+if __name__ == "__main__":
+    os.nice(NICE)
+    lock_fd = int(sys.argv[2])  # held open, and with it the lock, until the job ends
+    work(Path(sys.argv[1]))
+    fcntl.flock(lock_fd, fcntl.LOCK_UN)
+    os._exit(0)  # everything is saved and said; TensorFlow's teardown would only hold the lock file's users up

@@ -1,0 +1,179 @@
+"""Train & compare: retrain the baseline and the improved network live, then compare every run."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from core import cache, evaluate, figures, models, runner
+
+ui.page_setup()
+st.title("Train & compare")
+st.caption("Train the original recipe's two networks (or a small CNN) on MNIST, watch them learn, "
+           "and compare every run. Training runs in a process of its own: it goes on while you "
+           "switch pages, reload or close the tab, and every finished run joins the model picker.")
+
+KINDS = {"baseline: 784 → 10, sigmoid": "linear",
+         "improved: one hidden ReLU layer → 10, sigmoid": "mlp",
+         "cnn_fast: a small convolutional network": "cnn_fast"}
+PRESETS = {  # the recipe's own settings
+    "baseline": dict(kind="baseline: 784 → 10, sigmoid", epochs=5, hidden=100),
+    "improved": dict(kind="improved: one hidden ReLU layer → 10, sigmoid", epochs=10, hidden=100),
+}
+IMAGES = [500, 1000, 2000, 5000, 10000, 20000, 55000]  # 55,000: all but the 5,000 validation images
+DEFAULTS = dict(kind="baseline: 784 → 10, sigmoid", epochs=5, hidden=100, lr=1e-3, batch=32, images=55000, seed=0)
+for k, v in DEFAULTS.items():
+    st.session_state.setdefault(f"train_{k}", v)
+
+
+def preset(name: str) -> None:
+    for k, v in {**DEFAULTS, **PRESETS[name]}.items():
+        st.session_state[f"train_{k}"] = v
+
+
+def config(kind: str) -> models.TrainConfig:
+    """What the controls say, on top of the model's own defaults: the CLI builds it the same way."""
+    s = st.session_state
+    return models.spec(kind).defaults.with_(
+        epochs=s.train_epochs, hidden=s.train_hidden, learning_rate=s.train_lr, batch_size=s.train_batch,
+        limit=0 if s.train_images >= 55000 else s.train_images, seed=int(s.train_seed))
+
+
+def launch(configs) -> None:
+    try:
+        runner.start(configs)
+    except runner.Busy as e:
+        st.session_state["train_message"] = f"A training is running already: {e.job.summary()}. Wait for it, or stop it."
+    except (runner.RunError, models.InvalidConfig) as e:
+        st.session_state["train_message"] = f"Cannot start: {e}"
+
+
+job = runner.latest()
+running = job is not None and job.state == "running"
+st.session_state["train_page_runs"] = st.session_state.get("train_page_runs", 0) + 1
+past = [cache.meta(p) for p in cache.choices()]
+
+controls, live_panel = st.columns([2, 3], gap="large")
+with controls, st.container(key="train_controls"):
+    a, b = st.columns(2)
+    a.button("Preset: baseline, 5 epochs", on_click=preset, args=("baseline",), width="stretch")
+    b.button("Preset: improved, 100 units, 10 epochs", on_click=preset, args=("improved",), width="stretch")
+    kind = KINDS[st.selectbox("Network", list(KINDS), key="train_kind")]
+    st.slider("Epochs", 1, 30, key="train_epochs", help="Passes over the training images.")
+    st.slider("Hidden units", 16, 1024, key="train_hidden", disabled=kind != "mlp",
+              help="Width of the improved network's hidden layer (the recipe has 100).")
+    st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="train_lr",
+                     format_func=lambda v: f"{v:g}", help="Adam's step size; 0.001 is the recipe's.")
+    st.select_slider("Batch size", [16, 32, 64, 128, 256], key="train_batch",
+                     help="Images per step; the recipe's 32. Larger is faster per epoch, learns less per epoch.")
+    st.select_slider("Training images", IMAGES, key="train_images", format_func=lambda v: f"{v:,}",
+                     help="A subset trains in seconds; 55,000 is all (5,000 more are kept for validation).")
+    st.number_input("Seed", 0, 99999, key="train_seed", help="Same seed, same settings: the same run, within noise.")
+    cfg = config(kind)
+    st.caption(f"About {runner.estimate_seconds(cfg, past):.0f} s on this machine "
+               f"({runner.train_images(cfg):,} images × {cfg.epochs} epochs; from the most alike earlier run).")
+    go, both = st.columns(2)
+    if go.button("Train", type="primary", disabled=running, key="train_go", width="stretch"):
+        launch([cfg])
+    if both.button("Train both (baseline, then improved)", disabled=running, key="train_both",
+                   width="stretch", help="The recipe's epochs for each (5, then 10); the other settings as set here."):
+        launch([config("linear").with_(epochs=5), config("mlp").with_(epochs=10)])
+    if running:
+        st.info(f"A training is running: {job.summary()}. One run at a time: wait for it, or stop it.")
+    if st.session_state.get("train_message"):
+        st.warning(st.session_state.pop("train_message"))
+
+
+@st.fragment(run_every=1.0 if running else None)
+def live() -> None:
+    """The run in progress, refreshed every second while one is going."""
+    rerun_alone = st.session_state.get("live_seen") == st.session_state["train_page_runs"]  # not with the page
+    st.session_state["live_seen"] = st.session_state["train_page_runs"]
+    job = runner.latest()
+    with st.container(key="live"):
+        if job is None:
+            st.info("No run yet: set the sliders and press **Train**.")
+            return
+        p, state = job.progress(), job.state
+        what = f"**{p['name']}**" + (f" (run {p['run'] + 1} of {p['runs']})" if p["runs"] > 1 else "")
+        if state == "running":
+            left = f" · about {p['left']:.0f} s left" if p["left"] is not None else ""
+            epoch = min(p["epoch"] + 1, p["epochs"])
+            st.markdown(f"Training {what}")
+            st.progress(p["fraction"], text=f"epoch {epoch} of {p['epochs']} · batch {p['step']:,} of "
+                        f"{p['steps']:,} · {p['elapsed']:.0f} s elapsed{left}")
+            st.button("Stop", key="train_stop", on_click=runner.stop, args=(job,),
+                      help="Stops after the current batch; the run is kept, labelled stopped.")
+        else:
+            saved = job.of("saved")
+            done = "; ".join(f"{e['bundle'].rsplit('/', 1)[-1]}: test accuracy {e['test_accuracy']:.2%}"
+                             + (f" (stopped after {e['epochs_done']} epochs)" if e["stopped"] else "") for e in saved)
+            if state == "done":
+                st.success(f"Finished in {job.seconds:.0f} s. {done}")
+            elif state == "stopped":
+                st.warning(f"Stopped. {'Kept, labelled stopped: ' + done if saved else 'Nothing was saved.'}")
+            else:
+                st.warning(f"The run failed: {job.error}. {('Saved before that: ' + done) if saved else 'Nothing was saved.'} "
+                           "The next run starts afresh.")
+        hist = job.history(p["run"])
+        if hist:
+            st.plotly_chart(figures.history(hist, f"{p['name']}: epoch by epoch"), key="live_curves")
+        elif state == "running":
+            st.caption("The curves appear after the first epoch.")
+    if running and state != "running" and rerun_alone:
+        st.rerun()  # the whole page: the new run joins the table and the pickers
+
+
+with live_panel:
+    live()
+
+st.divider()
+st.subheader("Compare runs")
+rows = evaluate.compare_rows([p for p in cache.choices() if cache.meta(p)])
+table = pd.DataFrame([{**{k: v for k, v in r.items() if k not in ("bundle", "history", "shipped")},
+                       "origin": "shipped" if r["shipped"] else "run"} for r in rows])
+picked = st.dataframe(
+    table, hide_index=True, key="runs_table", on_select="rerun", selection_mode="multi-row",
+    column_order=["name", "origin", "model", "hidden units", "epochs", "stopped", "parameters", "train images",
+                  "train_seconds", "val_accuracy", "test_accuracy", "per_class"],
+    column_config={
+        "train_seconds": st.column_config.NumberColumn("training s", format="%.0f"),
+        "val_accuracy": st.column_config.NumberColumn("validation", format="percent"),
+        "test_accuracy": st.column_config.NumberColumn("test", format="percent"),
+        "per_class": st.column_config.BarChartColumn("test accuracy per digit (0-9)", y_min=0.8, y_max=1.0),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+        "train images": st.column_config.NumberColumn(format="localized")})
+chosen = [rows[i] for i in picked.selection.rows] or [r for r in rows if not r["shipped"]][:3]
+curves, sweeps = st.columns(2)
+with curves:
+    st.markdown("**Learning curves**: " + ("the runs selected in the table" if picked.selection.rows
+                                             else "the newest runs (select rows in the table to choose)"))
+    with_history = {r["name"]: r["history"] for r in chosen if r["history"]}
+    if with_history:
+        st.plotly_chart(figures.curves(with_history), key="overlay")
+    else:
+        st.caption("No run with recorded curves selected.")
+with sweeps:
+    st.markdown("**Where more stops paying**: test accuracy of every run")
+    st.plotly_chart(figures.sweep(rows, "hidden units", "against hidden units (improved network)"), key="sweep_hidden")
+    st.plotly_chart(figures.sweep(rows, "epochs", "against epochs"), key="sweep_epochs")
+
+runs = [r for r in rows if not r["shipped"]]
+with st.expander("Rename or delete a run", expanded=False):
+    if not runs:
+        st.caption("No runs yet. Shipped models cannot be renamed or deleted.")
+    else:
+        target = st.selectbox("Run", [r["bundle"] for r in runs], format_func=lambda b: b.rsplit("/", 1)[-1], key="manage_run")
+        new = st.text_input("New name", key="manage_name")
+        rn, rm = st.columns(2)
+        if rn.button("Rename", key="manage_rename", disabled=not new):
+            try:
+                runner.rename(target, new.strip())
+                st.rerun()
+            except runner.RunError as e:
+                st.warning(f"Not renamed: {e}")
+        sure = rm.popover("Delete…", key="manage_delete_menu")
+        if sure.button("Delete it for good", type="primary", key="manage_delete"):
+            try:
+                runner.delete(target)
+                st.rerun()
+            except runner.RunError as e:
+                st.warning(f"Not deleted: {e}")

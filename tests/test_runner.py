@@ -1,0 +1,150 @@
+"""The training runner: a worker process per job, progress events, Stop, one at a time, atomic
+saves, a worker that dies. Synthetic data and the linear model: each run takes seconds."""
+import json
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from core import bundle, models, runner
+
+from tests.conftest import synthetic_arrays
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, **dict(zip(("x_train", "y_train", "x_test", "y_test"), synthetic_arrays())))
+    return str(path)
+
+
+def runs_in(folder) -> list[str]:
+    """The runs the pickers list from `folder` (the shipped bundles come first, left out here)."""
+    return [p.name for p in bundle.available(folder) if p.parent == folder]
+
+
+def wait(runs, until, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = runner.latest(runs)
+        if until(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; events: {[e['event'] for e in runner.latest(runs).events]}")
+
+
+QUICK = models.spec("linear").defaults.with_(epochs=2, val_split=100)
+SLOW = QUICK.with_(epochs=100, batch_size=1)  # 50,000 steps: runs until stopped or killed
+
+
+def test_a_run_reports_progress_and_saves_a_bundle(tmp_path, data):
+    job = runner.start([QUICK], tmp_path, data=data)
+    assert job.state == "running"
+    job = wait(tmp_path, lambda j: j.state != "running")
+    assert job.state == "done", job.error
+    assert [e["epoch"] for e in job.of("epoch", 0)] == [1, 2]
+    assert set(job.history(0)) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    saved = job.of("saved", 0)[0]
+    meta = bundle.read_meta(saved["bundle"])
+    assert meta["made_by"] == "dashboard" and meta["config"]["epochs"] == 2 and not meta["stopped"]
+    assert len(meta["test_per_class"]) == 10 and meta["test_accuracy"] == saved["test_accuracy"]
+    assert runs_in(tmp_path) == [job.request["names"][0]]
+    assert job.progress()["fraction"] == 1.0 and job.progress()["left"] is None
+
+
+def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, data):
+    job = runner.start([SLOW], tmp_path, data=data)
+    wait(tmp_path, lambda j: j.of("batch"))
+    with pytest.raises(runner.Busy) as busy:
+        runner.start([QUICK], tmp_path, data=data)
+    assert busy.value.job.id == job.id and "linear" in str(busy.value)
+    p = runner.latest(tmp_path).progress()
+    assert 0 < p["fraction"] < 1 and p["epochs"] == 100
+    runner.stop(job)
+    job = wait(tmp_path, lambda j: j.state != "running", timeout=30)
+    assert job.state == "stopped"
+    meta = bundle.read_meta(job.of("saved")[0]["bundle"])
+    assert meta["stopped"] and meta["epochs_done"] < 100
+    runner.start([QUICK], tmp_path, data=data)  # free again
+    assert wait(tmp_path, lambda j: j.state != "running").state == "done"
+
+
+def test_a_worker_that_dies_is_reported_and_leaves_no_bundle(tmp_path, data):
+    runner.start([SLOW], tmp_path, data=data)
+    job = wait(tmp_path, lambda j: j.of("batch"))
+    os.kill(job.of("loading")[0]["pid"], signal.SIGKILL)
+    job = wait(tmp_path, lambda j: j.state != "running", timeout=10)
+    assert job.state == "failed" and "stopped without a word" in job.error
+    assert runs_in(tmp_path) == []
+    runner.start([QUICK], tmp_path, data=data)  # the next run works
+    assert wait(tmp_path, lambda j: j.state != "running").state == "done"
+
+
+def test_train_both_runs_each_in_turn(tmp_path, data):
+    both = [QUICK.with_(epochs=1), models.spec("mlp").defaults.with_(epochs=1, val_split=100, hidden=16)]
+    job = wait(tmp_path, lambda j: j.state != "running") if runner.start(both, tmp_path, data=data) else None
+    assert job.state == "done" and len(job.of("saved")) == 2
+    names = job.request["names"]
+    assert names[0].startswith("linear-e1-") and names[1].startswith("mlp-h16-e1-")
+    assert bundle.read_meta(tmp_path / names[1])["parameters"] == 784 * 16 + 16 + 16 * 10 + 10
+
+
+def test_a_failure_inside_the_worker_is_reported(tmp_path):
+    runner.start([QUICK], tmp_path, data=str(tmp_path / "missing.npz"))
+    job = wait(tmp_path, lambda j: j.state != "running")
+    assert job.state == "failed" and "missing.npz" in job.error
+
+
+def test_bad_settings_and_unwritable_folder_are_refused(tmp_path):
+    with pytest.raises(models.InvalidConfig, match="epochs"):
+        runner.start([QUICK.with_(epochs=0)], tmp_path)
+    with pytest.raises(models.InvalidConfig, match="hidden"):
+        runner.start([QUICK.with_(hidden=0)], tmp_path)
+    with pytest.raises(models.UnknownModel):
+        runner.start([QUICK.with_(model="resnet")], tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(runner.RunError, match="cannot write"):
+        runner.start([QUICK], tmp_path / "a-file" / "runs")
+    assert runner.latest(tmp_path) is None
+
+
+def fake_run(runs, name):
+    d = runs / name
+    d.mkdir(parents=True)
+    (d / bundle.MODEL_FILE).write_bytes(b"")
+    bundle.write_meta(d, {"bundle_version": bundle.BUNDLE_VERSION, "name": "linear"})
+    return d
+
+
+def test_rename_and_delete_runs_only(tmp_path):
+    run = fake_run(tmp_path, "a")
+    fake_run(tmp_path, "b")
+    renamed = runner.rename(run, "first-try", tmp_path)
+    assert renamed.name == "first-try" and not run.exists()
+    for bad in ("", ".hidden", "a/b", "x" * 65, "b"):
+        with pytest.raises(runner.RunError):
+            runner.rename(renamed, bad, tmp_path)
+    with pytest.raises(runner.RunError, match="only runs"):
+        runner.rename(bundle.ARTIFACTS / "cnn", "mine", tmp_path)
+    with pytest.raises(runner.RunError, match="only runs"):
+        runner.delete(bundle.ARTIFACTS / "cnn", tmp_path)
+    runner.delete(renamed, tmp_path)
+    assert runs_in(tmp_path) == ["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
+def test_progress_from_events():
+    now = time.time()
+    job = runner.Job("j", None, {"configs": [{"model": "mlp", "epochs": 4}], "names": ["m"]}, [
+        {"event": "begin", "run": 0, "steps": 100, "t": now - 10},
+        {"event": "epoch", "run": 0, "epoch": 1, "logs": {"loss": 0.5}, "t": now - 6},
+        {"event": "batch", "run": 0, "epoch": 1, "step": 50, "t": now - 1},
+    ], alive=True)
+    p = job.progress()
+    assert (p["epoch"], p["step"], p["steps"]) == (1, 50, 100)
+    assert p["fraction"] == pytest.approx(150 / 400)
+    assert p["left"] == pytest.approx(10 / 0.375 * 0.625, rel=0.05)
+    assert job.history(0) == {"loss": [0.5]}
+    assert runner.Job("j", None, job.request, job.events, alive=False).state == "failed"
