@@ -85,7 +85,9 @@ def sweep(rows: list, x: str, title: str = "") -> go.Figure:
             fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], text=[p[2] for p in pts],
                                      mode="lines+markers", name=kind,
                                      hovertemplate="%{text}<br>" + x + " %{x}: %{y:.2%}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title=x, yaxis=dict(title="test accuracy", tickformat=".1%"),
+    ys = [y for t in fig.data for y in t.y]
+    span = [max(0.0, min(ys) - 0.01), min(1.0, max(ys) + 0.01)] if ys else [0, 1]
+    fig.update_layout(title=title, xaxis_title=x, yaxis=dict(title="test accuracy", tickformat=".1%", range=span),
                       height=320, margin=dict(l=50, r=10, t=40 if title else 10, b=40))
     if x == "hidden units":
         fig.update_xaxes(type="log")

@@ -20,8 +20,12 @@ PRESETS = {  # the recipe's own settings
 }
 IMAGES = [500, 1000, 2000, 5000, 10000, 20000, 55000]  # 55,000: all but the 5,000 validation images
 DEFAULTS = dict(kind="baseline: 784 → 10, sigmoid", epochs=5, hidden=100, lr=1e-3, batch=32, images=55000, seed=0)
+# Streamlit drops a widget's value after a run that does not draw it (another page): keep a copy
+# of the settings under a key of our own, and bring them back when the page is shown again.
+saved = st.session_state.setdefault("train_saved", {})
 for k, v in DEFAULTS.items():
-    st.session_state.setdefault(f"train_{k}", v)
+    if f"train_{k}" not in st.session_state:
+        st.session_state[f"train_{k}"] = saved.get(k, v)
 
 
 def preset(name: str) -> None:
@@ -37,9 +41,10 @@ def config(kind: str) -> models.TrainConfig:
         limit=0 if s.train_images >= 55000 else s.train_images, seed=int(s.train_seed))
 
 
-def launch(configs) -> None:
+def launch(kinds: list) -> None:
+    """Train button callback: runs before the page, so the page already shows the run."""
     try:
-        runner.start(configs)
+        runner.start([config(k).with_(**over) for k, over in kinds])
     except runner.Busy as e:
         st.session_state["train_message"] = f"A training is running already: {e.job.summary()}. Wait for it, or stop it."
     except (runner.RunError, models.InvalidConfig) as e:
@@ -54,8 +59,10 @@ past = [cache.meta(p) for p in cache.choices()]
 controls, live_panel = st.columns([2, 3], gap="large")
 with controls, st.container(key="train_controls"):
     a, b = st.columns(2)
-    a.button("Preset: baseline, 5 epochs", on_click=preset, args=("baseline",), width="stretch")
-    b.button("Preset: improved, 100 units, 10 epochs", on_click=preset, args=("improved",), width="stretch")
+    a.button("Baseline recipe", on_click=preset, args=("baseline",), width="stretch", key="preset_baseline",
+             help="The original recipe's baseline: 784 → 10 sigmoid, 5 epochs, batch 32, learning rate 0.001.")
+    b.button("Improved recipe", on_click=preset, args=("improved",), width="stretch", key="preset_improved",
+             help="The original recipe's improved network: 100 hidden units, 10 epochs, batch 32, learning rate 0.001.")
     kind = KINDS[st.selectbox("Network", list(KINDS), key="train_kind")]
     st.slider("Epochs", 1, 30, key="train_epochs", help="Passes over the training images.")
     st.slider("Hidden units", 16, 1024, key="train_hidden", disabled=kind != "mlp",
@@ -68,14 +75,16 @@ with controls, st.container(key="train_controls"):
                      help="A subset trains in seconds; 55,000 is all (5,000 more are kept for validation).")
     st.number_input("Seed", 0, 99999, key="train_seed", help="Same seed, same settings: the same run, within noise.")
     cfg = config(kind)
+    saved.update({k: st.session_state[f"train_{k}"] for k in DEFAULTS})
     st.caption(f"About {runner.estimate_seconds(cfg, past):.0f} s on this machine "
                f"({runner.train_images(cfg):,} images × {cfg.epochs} epochs; from the most alike earlier run).")
     go, both = st.columns(2)
-    if go.button("Train", type="primary", disabled=running, key="train_go", width="stretch"):
-        launch([cfg])
-    if both.button("Train both (baseline, then improved)", disabled=running, key="train_both",
-                   width="stretch", help="The recipe's epochs for each (5, then 10); the other settings as set here."):
-        launch([config("linear").with_(epochs=5), config("mlp").with_(epochs=10)])
+    go.button("Train", type="primary", disabled=running, key="go_train", width="stretch",
+              on_click=launch, args=([(kind, {})],))
+    both.button("Train both", disabled=running, key="go_both", width="stretch", on_click=launch,
+                args=([("linear", {"epochs": 5}), ("mlp", {"epochs": 10})],),
+                help="The baseline, then the improved network, each for its recipe's epochs (5, then 10); "
+                     "hidden units, learning rate, batch size, images and seed as set here.")
     if running:
         st.info(f"A training is running: {job.summary()}. One run at a time: wait for it, or stop it.")
     if st.session_state.get("train_message"):
@@ -94,13 +103,16 @@ def live() -> None:
             return
         p, state = job.progress(), job.state
         what = f"**{p['name']}**" + (f" (run {p['run'] + 1} of {p['runs']})" if p["runs"] > 1 else "")
-        if state == "running":
+        if state == "running" and not p["steps"]:
+            st.markdown(f"Starting {what}: loading TensorFlow and MNIST ({job.seconds:.0f} s)")
+            st.progress(0.0)
+        elif state == "running":
             left = f" · about {p['left']:.0f} s left" if p["left"] is not None else ""
             epoch = min(p["epoch"] + 1, p["epochs"])
             st.markdown(f"Training {what}")
             st.progress(p["fraction"], text=f"epoch {epoch} of {p['epochs']} · batch {p['step']:,} of "
                         f"{p['steps']:,} · {p['elapsed']:.0f} s elapsed{left}")
-            st.button("Stop", key="train_stop", on_click=runner.stop, args=(job,),
+            st.button("Stop", key="stop_train", on_click=runner.stop, args=(job,),
                       help="Stops after the current batch; the run is kept, labelled stopped.")
         else:
             saved = job.of("saved")

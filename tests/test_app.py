@@ -157,12 +157,12 @@ def test_train_page_presets_set_the_sliders(app_test, runs):
     at = app_test(TRAIN)
     no_exception(at)
     assert at.slider(key="train_hidden").disabled  # the baseline has no hidden layer
-    at.button[1].click().run()  # "Preset: improved, 100 units, 10 epochs"
+    at.button(key="preset_improved").click().run()
     assert at.slider(key="train_epochs").value == 10 and at.slider(key="train_hidden").value == 100
     assert at.selectbox(key="train_kind").value.startswith("improved") and not at.slider(key="train_hidden").disabled
     at.slider(key="train_hidden").set_value(512).run()
     assert "About" in " ".join(c.value for c in at.caption)
-    at.button[0].click().run()
+    at.button(key="preset_baseline").click().run()
     assert at.slider(key="train_epochs").value == 5 and at.selectbox(key="train_kind").value.startswith("baseline")
     table = at.dataframe[0].value
     assert list(table["name"]) == ["cnn", "improved", "baseline"] and (table["origin"] == "shipped").all()
@@ -185,7 +185,7 @@ def test_a_tiny_run_finishes_and_joins_the_table(app_test, runs):
     at = app_test(TRAIN)
     at.select_slider(key="train_images").set_value(500)
     at.slider(key="train_epochs").set_value(1)
-    at.button(key="train_go").click().run()
+    at.button(key="go_train").click().run()
     no_exception(at)
     done = wait_for(at, lambda a: a.success)
     assert "test accuracy" in done[0]
@@ -214,8 +214,8 @@ def test_a_second_train_is_told_a_run_is_going(app_test, runs, tmp_path_factory)
         at.run()  # another tab pressed Train: this one is told, with the run's settings and time left
         no_exception(at)
         assert "A training is running: linear-e100-" in " ".join(i.value for i in at.info)
-        assert at.button(key="train_go").disabled and at.button(key="train_both").disabled
-        at.button(key="train_stop").click().run()
+        assert at.button(key="go_train").disabled and at.button(key="go_both").disabled
+        at.button(key="stop_train").click().run()
         assert wait(runs, lambda j: j.state != "running", timeout=30).state == "stopped"
     finally:
         runner.stop(job)

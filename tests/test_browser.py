@@ -19,24 +19,32 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
+    """The app, with its runs in a scratch folder (never artifacts/runs)."""
     SHOTS.mkdir(exist_ok=True)
-    with B.streamlit_server() as s:
+    with B.streamlit_server(env={"DIGITREC_RUNS": str(tmp_path_factory.mktemp("runs"))}) as s:
         yield s
 
 
 @pytest.fixture
-def page(browser, server):
+def tab(browser, server):
+    """A fresh browser tab on the app; fails the test on any script error in the page."""
     ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
     pg = ctx.new_page()
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server.url + "/draw")
-    B.wait_ready(pg, 120)
-    B.wait_canvas(pg)
     yield pg
     ctx.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(tab, server):
+    """The Draw & upload page, canvas ready."""
+    tab.goto(server.url + "/draw")
+    B.wait_ready(tab, 120)
+    B.wait_canvas(tab)
+    return tab
 
 
 def test_draw_a_seven(page):
@@ -107,7 +115,7 @@ def test_a_bad_upload_is_a_message_not_a_crash(page, tmp_path):
     assert page.locator("[data-testid=stException]").count() == 0
 
 
-@pytest.mark.parametrize("path,title", [("/draw", "Draw & upload"), ("/", "digitrec")])
+@pytest.mark.parametrize("path,title", [("/draw", "Draw & upload"), ("/train", "Train & compare"), ("/", "digitrec")])
 def test_deep_link_on_a_fresh_server(browser, path, title):
     """The first page a fresh server serves, opened by its URL: the app's own navigation and
     model picker, not Streamlit's folder-of-pages mode."""
@@ -119,8 +127,61 @@ def test_deep_link_on_a_fresh_server(browser, path, title):
         pg.wait_for_selector("h1")
         assert pg.locator("h1").first.inner_text().startswith(title)
         nav = pg.locator("[data-testid=stSidebarNav]").inner_text()
-        assert "Home" in nav and "Draw & upload" in nav and "streamlit app" not in nav.lower()
+        assert "Home" in nav and "Draw & upload" in nav and "Train & compare" in nav
+        assert "streamlit app" not in nav.lower()
         assert pg.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").count() == 1
         pg.screenshot(path=SHOTS / f"fresh{path.replace('/', '-') or '-home'}.png", full_page=True)
         assert time.monotonic() - start < 60
         pg.close()
+
+
+def table_rows(page, key: str) -> list[list[str]]:
+    """The cells of an st.dataframe, row by row (from the grid's accessible table)."""
+    cells = page.locator(f".st-key-{key} table tbody tr")
+    return [r.locator("td").all_inner_texts() for r in cells.all()]
+
+
+def slide(page, key: str, presses: int) -> None:
+    """Move a slider with the keyboard, as a person can: focus its thumb, press an arrow key."""
+    thumb = page.locator(f".st-key-{key} input[type=range]")
+    thumb.wait_for(state="attached", timeout=30000)
+    thumb.focus()
+    for _ in range(abs(presses)):
+        thumb.press("ArrowRight" if presses > 0 else "ArrowLeft")
+    B.wait_ready(page)
+
+
+def test_train_a_baseline_watch_it_and_find_it_in_the_table(tab, server):
+    tab.goto(server.url + "/train")
+    B.wait_ready(tab, 120)
+    tab.wait_for_selector(".st-key-runs_table table tbody tr", state="attached")
+    rows_before = len(table_rows(tab, "runs_table"))
+    slide(tab, "train_epochs", -2)  # 5 -> 3
+    slide(tab, "train_batch", -1)  # 32 -> 16: more batches, time to look around
+    assert tab.locator(".st-key-train_epochs input[type=range]").input_value() == "3"
+    tab.locator(".st-key-go_train button").click()
+    tab.wait_for_function("() => /epoch 1 of 3/.test(document.querySelector('.st-key-live')?.innerText || '')",
+                          timeout=60000)
+    # switch page and come back while it trains: the run is still there, still going
+    tab.locator("[data-testid=stSidebarNav] a", has_text="Draw & upload").click()
+    B.wait_ready(tab)
+    tab.locator("[data-testid=stSidebarNav] a", has_text="Train & compare").click()
+    start = time.monotonic()
+    tab.wait_for_function("() => /epoch \\d of 3 · batch/.test(document.querySelector('.st-key-live')?.innerText || '')",
+                          timeout=10000)
+    back = time.monotonic() - start
+    assert tab.locator(".st-key-train_epochs input[type=range]").input_value() == "3"  # the settings stayed
+    points = "() => document.querySelector('.st-key-live .js-plotly-plot')?.data?.[0]?.x?.length || 0"
+    tab.wait_for_function(f"() => ({points})() >= 1", timeout=60000)
+    first = tab.evaluate(points)
+    tab.screenshot(path=SHOTS / "train-live.png", full_page=True)
+    tab.wait_for_selector("[data-testid=stAlertContentSuccess]", timeout=120000)
+    assert tab.evaluate(points) == 3 > first  # the curve grew epoch by epoch
+    assert "test accuracy" in tab.locator("[data-testid=stAlertContentSuccess]").inner_text()
+    tab.wait_for_function(f"() => document.querySelectorAll('.st-key-runs_table table tbody tr').length > {rows_before}",
+                          timeout=10000)
+    new = [r for r in table_rows(tab, "runs_table") if r and r[0].startswith("linear-e3-")]
+    assert len(new) == 1 and new[0][1] == "run" and new[0][4] == "3"
+    tab.screenshot(path=SHOTS / "train-done.png", full_page=True)
+    assert back < 5
+    assert tab.locator("[data-testid=stException]").count() == 0

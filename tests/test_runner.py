@@ -148,3 +148,22 @@ def test_progress_from_events():
     assert p["left"] == pytest.approx(10 / 0.375 * 0.625, rel=0.05)
     assert job.history(0) == {"loss": [0.5]}
     assert runner.Job("j", None, job.request, job.events, alive=False).state == "failed"
+
+
+@pytest.mark.mnist
+def test_a_run_from_the_page_matches_the_cli(tmp_path, mnist):
+    """The page builds its config as the CLI does (the model's defaults, then the settings)."""
+    import subprocess
+    import sys
+
+    cfg = models.spec("mlp").defaults.with_(epochs=1, limit=3000, hidden=32, seed=3)
+    runner.start([cfg], tmp_path / "runs")
+    cli = tmp_path / "cli"
+    subprocess.run([sys.executable, "-m", "core", "train", "mlp", "--epochs", "1", "--limit", "3000",
+                    "--hidden", "32", "--seed", "3", "--out", str(cli)], check=True, cwd=runner.ROOT,
+                   capture_output=True)
+    job = wait(tmp_path / "runs", lambda j: j.state != "running")
+    page = bundle.read_meta(job.of("saved")[0]["bundle"])
+    assert page["config"] == bundle.read_meta(cli)["config"]
+    assert page["test_accuracy"] == pytest.approx(bundle.read_meta(cli)["test_accuracy"], abs=0.01)
+    assert page["parameters"] == 784 * 32 + 32 + 32 * 10 + 10
