@@ -19,9 +19,11 @@ def home():
     st.page_link(draw, label="Draw or upload a digit", icon=":material/draw:")
     st.page_link(train, label="Train the baseline and the improved network, compare runs",
                  icon=":material/model_training:")
+    st.page_link(mistakes, label="Explore the confusion matrix and the digits behind each mistake",
+                 icon=":material/grid_on:")
     st.subheader("Shipped models")
     rows = []
-    for path, name in cache.choices().items():
+    for path, name in cache.usable()[0].items():
         meta = cache.meta(path)
         rows.append({"model": name.split(" (")[0], "kind": meta.get("name"),
                      "test accuracy": meta.get("test_accuracy"), "parameters": meta.get("parameters"),
@@ -36,18 +38,25 @@ def home():
 
 draw = st.Page("pages/draw.py", title="Draw & upload", icon=":material/draw:", url_path="draw")
 train = st.Page("pages/train.py", title="Train & compare", icon=":material/model_training:", url_path="train")
-pages = [st.Page(home, title="Home", icon=":material/home:", default=True), draw, train]
+mistakes = st.Page("pages/mistakes.py", title="Confusion matrix & mistakes", icon=":material/grid_on:",
+                   url_path="mistakes")
+pages = [st.Page(home, title="Home", icon=":material/home:", default=True), draw, train, mistakes]
 
 with st.sidebar:
-    by_label = {name: path for path, name in cache.choices().items()}
+    offered, left_out = cache.usable()
+    by_label = {name: path for path, name in offered.items()}
     if not by_label:
-        st.error("No model bundle found in artifacts/. Run `make pretrained`.")
+        st.error("No usable model bundle in artifacts/. Run `make pretrained`.")
         st.stop()
     chosen = st.selectbox("Model", list(by_label), key="model_label",
                           help="Used by every page. Runs trained from the dashboard appear here too.")
     st.session_state["model"] = by_label[chosen]  # the bundle folder every page reads
     with st.expander("Model card"):
         ui.model_card(cache.meta(st.session_state["model"]))
+    if left_out:
+        with st.expander(f"{len(left_out)} model{'s' * (len(left_out) > 1)} left out"):
+            for name, why in left_out.items():
+                st.caption(f"**{name}**: {why}")
 
 st.session_state[ui.APP_MARK] = True  # pages check it: see ui.page_setup
 cache.service()  # start the model worker now, in the background: the first answer comes sooner

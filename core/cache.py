@@ -12,7 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import bundle
+from . import bundle, evaluate
+from .data import home_dir, load_mnist
 from .service import Service
 
 
@@ -41,12 +42,16 @@ class Model:
     error: str | None  # why the bundle cannot be used, in one line
 
 
+FAILED: dict[str, tuple] = {}  # {bundle folder: (checksum, why it cannot be loaded)}, for every session
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=64)
 def _load(path: str, checksum: str) -> Model:
     try:
         meta = bundle.read_meta(path)
         card = service().load(path)  # loads it in the worker: later predictions are fast
     except bundle.BundleError as e:
+        FAILED[path] = (checksum, str(e))
         return Model(path, Path(path).name, {}, None, str(e))
     return Model(path, label(Path(path).name, meta), meta, card, None)
 
@@ -91,3 +96,50 @@ def _choices(runs: str, stamp: int) -> dict[str, str]:
         except bundle.BundleError:
             out[str(p)] = f"{p.name} (unusable)"
     return out
+
+
+def usable() -> tuple[dict[str, str], dict[str, str]]:
+    """({bundle folder: label} of the bundles a picker offers, {name: why} of those left out: an
+    unreadable meta.json, or a model that failed to load)."""
+    good, bad = {}, {}
+    for path, name in choices().items():
+        if FAILED.get(path, ("",))[0] == bundle.checksum(path):
+            bad[Path(path).name] = FAILED[path][1]
+        elif name.endswith("(unusable)"):
+            try:
+                bundle.read_meta(path)
+            except bundle.BundleError as e:
+                bad[Path(path).name] = str(e)
+        else:
+            good[path] = name
+    return good, bad
+
+
+@st.cache_resource(show_spinner="Loading MNIST…")
+def mnist():
+    """MNIST, once per server (read-only: shared by every session)."""
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner="Making the evaluation images (the first time only; about 15 s)…", max_entries=8)
+def evaluation_set(name: str):
+    """(images, labels, MNIST test index) of an evaluation set; read-only."""
+    return evaluate.evaluation_set(name, mnist(), home_dir() / "evalsets")
+
+
+@st.cache_resource(show_spinner="Scoring the model on every image (once per model and set)…", max_entries=32)
+def _probabilities(path: str, checksum: str, set_name: str):
+    x = evaluation_set(set_name)[0]
+    return evaluate.cached_predictions(path, set_name, lambda: service().probabilities(path, x),
+                                       home_dir() / "predictions")
+
+
+def probabilities(path: str | Path, set_name: str):
+    """The bundle's calibrated probabilities on every image of the set (read-only), computed once
+    per version of the bundle (in memory, and on disk across restarts)."""
+    return _probabilities(str(path), bundle.checksum(path), set_name)
+
+
+def flags_path() -> Path:
+    """Where the labels a user flagged as wrong are kept (their digitrec folder, not the repository)."""
+    return home_dir() / "label_flags.json"

@@ -9,6 +9,15 @@ import numpy as np
 
 HALF = 5000  # MNIST's test set: first and last 5,000 come from different writer pools
 
+# What a model can be scored on: MNIST's own test set, or test digits made to look like what
+# people send (core.synth), then preprocessed as the dashboard does. {name: (label, size)}
+SETS = {
+    "mnist": ("MNIST test set (10,000 digits)", 10000),
+    "drawings": ("canvas drawings of test digits, brushes 8-40 px (1,000)", 1000),
+    "photos": ("phone photos of test digits (500)", 500),
+}
+SET_SEED = 2024  # fixed: the same images for every model, every run
+
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities that sum to 1 (sigmoid outputs of the reference recipes are normalised)."""
@@ -41,6 +50,166 @@ def metrics(probs: np.ndarray, y: np.ndarray, worst: int = 36) -> dict:
         out["accuracy_first_half"] = float(correct[:HALF].mean())
         out["accuracy_last_half"] = float(correct[HALF:].mean())
     return out
+
+
+def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
+    """(images (N, 28, 28) uint8 as the network sees them, true labels, MNIST test index of each).
+    The realistic sets take ~15 s to make, so they are kept as .npz in `cache_dir` (keyed by
+    seed, size and preprocessing version: a new pipeline makes them anew)."""
+    from . import preprocess, synth
+
+    if name not in SETS:
+        raise ValueError(f"unknown evaluation set {name!r}; choose one of: {', '.join(SETS)}")
+    if name == "mnist":
+        return mnist.x_test, mnist.y_test.astype(int), np.arange(len(mnist.y_test))
+    n = SETS[name][1]
+    path = Path(cache_dir) / f"{name}-{n}-seed{SET_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz" if cache_dir else None
+    if path is not None and path.is_file():
+        with np.load(path) as z:
+            return z["x"], z["y"], z["index"]
+    rng = np.random.default_rng(SET_SEED)
+    index = np.sort(rng.choice(len(mnist.y_test), n, replace=False))
+    x, y = mnist.x_test[index], mnist.y_test[index].astype(int)
+    if name == "drawings":  # synth.drawings picks its own digits: one at a time keeps the index
+        sources = [synth.drawings(x[i: i + 1], y[i: i + 1], 1, seed=SET_SEED + i)[0][0] for i in range(n)]
+    else:
+        sources = [synth.photo(d, rng) for d in x]
+    prepared = [preprocess.prepare(s) for s in sources]
+    images = np.stack([preprocess.BLANK if p.blank else p.image for p in prepared])
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, x=images, y=y, index=index)
+        tmp.replace(path)
+    return images, y, index
+
+
+def cached_predictions(bundle_dir, set_name: str, compute, cache_dir: str | Path | None = None) -> np.ndarray:
+    """A model's probabilities on a set, computed once by `compute()` and kept under `cache_dir`,
+    keyed by the bundle's checksum: a retrained or replaced bundle is scored anew."""
+    from . import bundle
+
+    if cache_dir is None:
+        return np.asarray(compute())
+    path = Path(cache_dir) / f"{Path(bundle_dir).name}-{bundle.checksum(bundle_dir)}-{set_name}.npy"
+    if path.is_file():
+        return np.load(path)
+    probs = np.asarray(compute(), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, probs)
+    tmp.replace(path)
+    return probs
+
+
+def normalised(cm, how: str = "count") -> np.ndarray:
+    """The matrix as counts, or as shares of each row ("recall": where each true digit went) or of
+    each column ("precision": what each answer really was)."""
+    cm = np.asarray(cm, float)
+    if how == "count":
+        return cm
+    axis = {"recall": 1, "precision": 0}[how]
+    total = cm.sum(axis=axis, keepdims=True)
+    return np.divide(cm, total, out=np.zeros_like(cm), where=total > 0)
+
+
+def confused_pairs(cm, top: int = 10) -> list[dict]:
+    """The off-diagonal cells with the most images, most first."""
+    cm = np.asarray(cm)
+    cells = [(int(cm[t, p]), t, p) for t in range(len(cm)) for p in range(len(cm)) if t != p and cm[t, p]]
+    return [{"true": t, "predicted": p, "count": c, "share of true": c / max(1, int(cm[t].sum()))}
+            for c, t, p in sorted(cells, key=lambda c: (-c[0], c[1], c[2]))[:top]]
+
+
+def mistake_rows(probs: np.ndarray, y, index=None, true: int | None = None, predicted: int | None = None) -> list[dict]:
+    """Every image read wrong (or, with `true` and `predicted`, every image of that cell, right
+    or wrong), most confident first: position, MNIST test index, true, predicted, confidence,
+    second choice."""
+    y = np.asarray(y).astype(int)
+    pred = probs.argmax(axis=1)
+    if true is None:
+        sel = np.flatnonzero(pred != y)
+    else:
+        sel = np.flatnonzero((y == true) & (pred == predicted))
+    order = np.argsort(-probs[sel, pred[sel]], kind="stable")
+    index = np.arange(len(y)) if index is None else np.asarray(index)
+    rows = []
+    for i in sel[order]:
+        ranked = np.argsort(-probs[i])
+        second = int(ranked[1]) if ranked[0] == pred[i] else int(ranked[0])
+        rows.append({"position": int(i), "test index": int(index[i]), "true": int(y[i]), "predicted": int(pred[i]),
+                     "confidence": float(probs[i, pred[i]]), "second choice": second,
+                     "second confidence": float(probs[i, second])})
+    return rows
+
+
+def difference(y, probs_a: np.ndarray, probs_b: np.ndarray) -> dict:
+    """What model B changes over model A on the same images: B's matrix minus A's, and the
+    positions B fixes (A wrong, B right) and breaks (A right, B wrong)."""
+    y = np.asarray(y).astype(int)
+    a, b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
+    return {"matrix": confusion_matrix(y, b) - confusion_matrix(y, a),
+            "fixed": np.flatnonzero((a != y) & (b == y)), "broken": np.flatnonzero((a == y) & (b != y))}
+
+
+def saliency(probabilities, image: np.ndarray, target: int, patch: int = 6, stride: int = 2) -> np.ndarray:
+    """Occlusion saliency: how much the probability of `target` drops when a `patch`-pixel square
+    of the 28x28 image is blanked, averaged over the squares covering each pixel (0..1). Large
+    where the ink that drove the answer is. `probabilities`: (N, 28, 28) -> (N, 10)."""
+    image = np.asarray(image, np.float32)
+    spots = [(r, c) for r in range(0, 28 - patch + 1, stride) for c in range(0, 28 - patch + 1, stride)]
+    batch = np.repeat(image[None], len(spots) + 1, axis=0)
+    for k, (r, c) in enumerate(spots, start=1):
+        batch[k, r: r + patch, c: c + patch] = 0
+    p = np.asarray(probabilities(batch))[:, target]
+    drop, count = np.zeros((28, 28)), np.zeros((28, 28))
+    for k, (r, c) in enumerate(spots, start=1):
+        drop[r: r + patch, c: c + patch] += max(0.0, p[0] - p[k])
+        count[r: r + patch, c: c + patch] += 1
+    return drop / np.maximum(count, 1)
+
+
+def preprocessing_mismatch(meta: dict) -> str | None:
+    """Why a model's figures on the realistic sets could mislead, or None: it learned from (or was
+    calibrated on) images prepared by another version of the pipeline than the one making them."""
+    from .preprocess import PREPROCESS_VERSION as now
+
+    trained = meta.get("preprocess_version")
+    if meta.get("config", {}).get("drawn") and trained != now:
+        return (f"this model learned from drawings prepared by preprocessing version {trained}; these images are "
+                f"prepared by version {now}, so its figures here may be off. Retrain it.")
+    calibrated = (meta.get("calibration") or {}).get("preprocess_version")
+    if calibrated is not None and calibrated != now:
+        return (f"this model's thresholds were calibrated on images prepared by preprocessing version {calibrated}; "
+                f"these are prepared by version {now}. Recalibrate it (`python -m core calibrate`).")
+    return None
+
+
+def read_flags(path) -> dict:
+    """{MNIST test index (str): what was flagged} from the label-flags file; {} when there is none."""
+    try:
+        flags = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return flags if isinstance(flags, dict) else {}
+
+
+def set_flag(path, test_index: int, record: dict | None) -> None:
+    """Flag a test digit's label as looking wrong (`record`: what the user saw), or unflag (None)."""
+    flags = read_flags(path)
+    if record is None:
+        flags.pop(str(test_index), None)
+    else:
+        flags[str(test_index)] = record
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(flags_json(flags))
+    tmp.replace(path)
+
+
+def flags_json(flags: dict) -> str:
+    return json.dumps(dict(sorted(flags.items(), key=lambda kv: int(kv[0]))), indent=1) + "\n"
 
 
 def confusion_matrix(y_true, y_pred, classes: int = 10) -> np.ndarray:

@@ -7,21 +7,74 @@ import plotly.graph_objects as go
 DIGITS = [str(d) for d in range(10)]
 
 
-def confusion(cm, title: str = "") -> go.Figure:
-    """Heatmap of true (rows) against predicted (columns). `z` holds the counts; the colour scale
-    is logarithmic in effect (stops at 0.1%, 1%, 10% of the largest cell) so the few errors show
-    beside the large diagonal."""
+def confusion(cm, title: str = "", how: str = "count", hide_diagonal: bool = False, clickable: bool = False,
+              selected: tuple | None = None) -> go.Figure:
+    """Heatmap of true (rows) against predicted (columns). In the count view `z` holds the counts;
+    `how` = "recall" / "precision" shows shares of each row / column instead. The colour scale is
+    logarithmic in effect (stops at 0.1%, 1%, 10% of the largest cell) so the few errors show
+    beside the large diagonal; `hide_diagonal` leaves the diagonal blank, so the errors get the
+    whole scale. `clickable` lays a transparent square marker on every cell (Plotly can select
+    scatter points, not heatmap cells): a click on a cell selects it; `selected` (true, predicted)
+    is outlined."""
+    from .evaluate import normalised
+
     cm = np.asarray(cm)
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) * 100
+    z = normalised(cm, how).astype(object if hide_diagonal else float)
+    if how == "count":
+        z = cm.astype(object) if hide_diagonal else cm
+    if hide_diagonal:
+        np.fill_diagonal(z, None)
+    text = cm if how == "count" else np.vectorize(lambda v: f"{v:.1%}" if v else "")(normalised(cm, how))
     fig = go.Figure(go.Heatmap(
-        z=cm, x=DIGITS, y=DIGITS, text=cm, texttemplate="%{text}", showscale=False,
+        z=z, x=DIGITS, y=DIGITS, text=text, texttemplate="%{text}", showscale=False, hoverongaps=False,
         colorscale=[[0, "#ffffff"], [0.001, "#deebf7"], [0.01, "#9ecae1"], [0.1, "#4292c6"], [1, "#08306b"]],
-        customdata=share, hovertemplate="true %{y}, predicted %{x}: %{z} (%{customdata:.1f}% of row)<extra></extra>"))
+        customdata=np.dstack([cm, share]),
+        hovertemplate="true %{y}, predicted %{x}: %{customdata[0]} (%{customdata[1]:.1f}% of row)<extra></extra>"))
+    if clickable:
+        fig.data[0].hoverinfo = "skip"  # the markers take the pointer (a heatmap's hover would win the click)
+        fig.data[0].hovertemplate = None
+        cells = [(t, p) for t in range(len(cm)) for p in range(len(cm))]
+        fig.add_trace(go.Scatter(
+            x=[DIGITS[p] for _, p in cells], y=[DIGITS[t] for t, _ in cells], mode="markers",
+            customdata=[[t, p, int(cm[t, p]), share[t, p]] for t, p in cells], name="cells", showlegend=False,
+            marker=dict(symbol="square", size=38, color="rgba(0,0,0,0)",
+                        line=dict(width=[3 if (t, p) == selected else 0 for t, p in cells], color="#e4572e")),
+            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
+            hovertemplate="true %{customdata[0]}, predicted %{customdata[1]}: %{customdata[2]} "
+                          "(%{customdata[3]:.1f}% of row)<br>click to see these images<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", width=560, height=520,
+                      margin=dict(l=50, r=20, t=50, b=50), clickmode="event+select", dragmode=False)
+    n = len(cm)  # fixed ranges: the markers' size must not pad the axes off the cells
+    fig.update_xaxes(type="category", range=[-0.5, n - 0.5], constrain="domain")
+    fig.update_yaxes(type="category", range=[n - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    return fig
+
+
+def difference(diff, title: str = "") -> go.Figure:
+    """Model B's confusion matrix minus model A's: on the diagonal, more read right (blue) or
+    fewer (red); off it, more of that error (red) or fewer (blue)."""
+    diff = np.asarray(diff)
+    good = diff * np.where(np.eye(len(diff), dtype=bool), 1, -1)  # > 0 where B is better
+    fig = go.Figure(go.Heatmap(
+        z=good, x=DIGITS, y=DIGITS, text=diff, texttemplate="%{text:+d}", zmid=0, colorscale="RdBu",
+        showscale=False, customdata=diff,
+        hovertemplate="true %{y}, predicted %{x}: %{customdata:+d} images<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="predicted", yaxis_title="true", width=480, height=460,
                       margin=dict(l=50, r=20, t=50, b=50))
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category", autorange="reversed", scaleanchor="x")
     return fig
+
+
+def saliency(image, heat) -> np.ndarray:
+    """The 28x28 input in grey with the saliency map over it in orange, enlarged: RGB uint8."""
+    img = np.asarray(image, float) / 255
+    h = np.asarray(heat, float)
+    h = h / h.max() if h.max() > 0 else h
+    rgb = np.stack([img * 0.6 + h * 0.9, img * 0.6 + h * 0.34, img * 0.6 + h * 0.18], axis=-1)
+    rgb = (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    return np.kron(rgb, np.ones((6, 6, 1), np.uint8))
 
 
 def probabilities(probs, highlight: int | None = None, title: str = "") -> go.Figure:

@@ -53,6 +53,10 @@ def _handle(cache: dict, op: str, args: dict):
         return rec.read(args["image"])
     if op == "probabilities":
         return rec.probabilities(args["images"])
+    if op == "saliency":
+        from .evaluate import saliency
+
+        return saliency(rec.probabilities, args["image"], args["target"])
     raise ValueError(f"unknown operation {op!r}")
 
 
@@ -160,6 +164,9 @@ class Service:
 
     def probabilities(self, bundle_dir: str | Path, images):
         return self.call("probabilities", bundle=str(bundle_dir), images=images)
+
+    def saliency(self, bundle_dir: str | Path, image, target: int):
+        return self.call("saliency", bundle=str(bundle_dir), image=image, target=int(target))
 
 
 if __name__ == "__main__":

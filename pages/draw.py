@@ -32,7 +32,7 @@ def answer(image, key: str) -> None:
             with steps:
                 ui.steps(preprocess.explain(image))
         return
-    others = [cache.load(p) for p in cache.choices()]
+    others = [cache.load(p) for p in cache.usable()[0]]
     ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
     for i, (col, other) in enumerate(zip(st.columns(len(others)), others)):
         with col:

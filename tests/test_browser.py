@@ -185,3 +185,42 @@ def test_train_a_baseline_watch_it_and_find_it_in_the_table(tab, server):
     tab.screenshot(path=SHOTS / "train-done.png", full_page=True)
     assert back < 5
     assert tab.locator("[data-testid=stException]").count() == 0
+
+
+CLICK_CELL_JS = """() => {
+  // The off-diagonal cell with the most images, and where it is on screen.
+  const g = document.querySelector('.st-key-cm_chart .js-plotly-plot');
+  const z = g.calcdata[0][0].z, xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
+  let best = [0, 0, -1];
+  z.forEach((row, t) => row.forEach((v, p) => { if (t !== p && v > best[2]) best = [t, p, v]; }));
+  return {t: best[0], p: best[1], count: best[2],
+          x: box.left + xa._offset + xa.c2p(String(best[1])), y: box.top + ya._offset + ya.c2p(String(best[0]))};
+}"""
+
+
+def test_click_a_cell_to_see_its_mistakes_and_compare_two_models(tab, server):
+    tab.goto(server.url + "/mistakes")
+    B.wait_ready(tab, 180)
+    tab.wait_for_selector(".st-key-cm_chart .js-plotly-plot", timeout=180000)
+    tab.wait_for_selector(".st-key-gallery img", timeout=30000)
+    cell = tab.evaluate(CLICK_CELL_JS)
+    assert cell["count"] > 0
+    tab.mouse.move(cell["x"] - 3, cell["y"] - 3)
+    tab.mouse.move(cell["x"], cell["y"], steps=3)
+    tab.mouse.click(cell["x"], cell["y"])
+    heading = f"True {cell['t']}, read as {cell['p']}"
+    tab.wait_for_function("(h) => [...document.querySelectorAll('h3')].some(e => e.innerText.startsWith(h))",
+                          arg=heading, timeout=15000)
+    B.wait_ready(tab)
+    captions = tab.locator(".st-key-gallery [data-testid=stImageCaption]").all_inner_texts()
+    assert len(captions) == min(cell["count"], 50)
+    assert all(c.startswith(f"true {cell['t']} → {cell['p']} ·") for c in captions), captions
+    tab.screenshot(path=SHOTS / "mistakes-cell.png", full_page=True)
+    counts = tab.locator(".st-key-diff_counts [data-testid=stMetricValue]").all_inner_texts()
+    fixed, broken = (int(c.replace(",", "")) for c in counts)
+    assert fixed + broken > 0
+    assert tab.get_by_role("tab", name=f"Fixed by improved ({fixed})").count() == 1
+    assert tab.get_by_role("tab", name=f"Broken by improved ({broken})").count() == 1
+    shown = tab.locator(".st-key-gallery_fixed [data-testid=stImageCaption]").all_inner_texts()
+    assert len(shown) == min(fixed, 50) and all(" cnn " in c and " improved " in c for c in shown)
+    assert tab.locator("[data-testid=stException]").count() == 0

@@ -1,0 +1,168 @@
+"""Confusion matrix & mistakes: where a model goes wrong, the images behind every cell, and what
+another model fixes or breaks."""
+import pandas as pd
+import streamlit as st
+
+import ui
+from core import cache, evaluate, figures
+
+ui.page_setup()
+st.title("Confusion matrix & mistakes")
+PER_PAGE = 50
+VIEWS = {"count": "counts", "recall": "% of row (recall)", "precision": "% of column (precision)"}
+
+model = cache.load(st.session_state["model"])
+if model.error:
+    st.warning(f"**{model.label}** cannot be loaded, so it cannot be scored: {model.error}. Pick another model "
+               "in the sidebar.")
+    st.stop()
+
+top = st.columns([2, 3, 1.3])
+set_name = top[0].selectbox("Evaluated on", list(evaluate.SETS), key="cm_set",
+                            format_func=lambda s: evaluate.SETS[s][0],
+                            help="MNIST's own test digits, or test digits made to look like what people send "
+                                 "(drawn on the canvas, photographed on paper) and preprocessed as the Draw page does.")
+how = top[1].segmented_control("Show", list(VIEWS), format_func=VIEWS.get, default="count", key="cm_how") or "count"
+hide = top[2].toggle("Hide the diagonal", key="cm_hide", help="The errors get the whole colour scale.")
+if set_name != "mnist" and (mismatch := evaluate.preprocessing_mismatch(model.meta)):
+    st.warning(f"**Scored with care**: {mismatch}")
+
+x, y, index = cache.evaluation_set(set_name)
+probs = cache.probabilities(model.path, set_name)
+pred = probs.argmax(axis=1)
+cm = evaluate.confusion_matrix(y, pred)
+report = evaluate.metrics(probs, y, worst=0)
+
+
+def pick_cell(true: int | None, predicted: int | None) -> None:
+    st.session_state["cm_cell"] = None if true is None else (int(true), int(predicted))
+    st.session_state["cm_page"] = 1
+
+
+def clicked() -> None:
+    """A click on the heatmap: its cell's images below."""
+    points = st.session_state["cm_chart"].selection.points
+    if points:
+        pick_cell(*points[0]["customdata"][:2])
+
+
+def pair_chosen() -> None:
+    rows = st.session_state["cm_pairs"].selection.rows
+    if rows:
+        pair = pairs[rows[0]]
+        pick_cell(pair["true"], pair["predicted"])
+
+
+m = st.columns([1, 1, 2])
+m[0].metric("Accuracy", f"{report['accuracy']:.2%}")
+m[1].metric("Mistakes", f"{report['errors']:,} of {report['images']:,}")
+m[2].caption(f"**{model.label}** on the {evaluate.SETS[set_name][0]}. Probabilities are computed once per "
+             "model and set, then kept.")
+
+cell = st.session_state.get("cm_cell")
+chart, side = st.columns([3, 2], gap="large")
+with chart:
+    st.plotly_chart(figures.confusion(cm, "", how, hide, clickable=True, selected=cell), key="cm_chart",
+                    on_select=clicked, selection_mode="points", config={"displayModeBar": False})
+    st.caption("Click a cell to see its images below. Rows: the true digit; columns: the model's answer.")
+with side:
+    st.markdown("**Most confused pairs** (select one to see its images)")
+    pairs = evaluate.confused_pairs(cm)
+    st.dataframe(pd.DataFrame(pairs, columns=["true", "predicted", "count", "share of true"]), key="cm_pairs",
+                 hide_index=True, on_select=pair_chosen, selection_mode="single-row",
+                 column_config={"share of true": st.column_config.NumberColumn(format="percent")})
+    st.markdown("**Per digit**")
+    st.dataframe(pd.DataFrame(report["per_class"]), hide_index=True, key="cm_per_class",
+                 column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("precision", "recall", "f1")})
+
+st.divider()
+rows = evaluate.mistake_rows(probs, y, index, *(cell or (None, None)))
+head, clear = st.columns([4, 1])
+with head:
+    if cell:
+        st.subheader(f"True {cell[0]}, read as {cell[1]}: {len(rows):,} image{'s' * (len(rows) != 1)}")
+    else:
+        st.subheader(f"All mistakes: {len(rows):,}, most confident first")
+if cell:
+    clear.button("Show all mistakes", on_click=pick_cell, args=(None, None), key="cm_all")
+
+pages = max(1, -(-len(rows) // PER_PAGE))
+page = st.number_input(f"Page (of {pages}, {PER_PAGE} images each)", 1, pages, key="cm_page") if pages > 1 else 1
+shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
+with st.container(key="gallery"):
+    if shown:
+        ui.gallery([x[r["position"]] for r in shown],
+                   [f"true {r['true']} → {r['predicted']} · {r['confidence']:.0%} · 2nd {r['second choice']}"
+                    for r in shown])
+    else:
+        st.caption("No images here.")
+
+if shown:
+    with st.expander("Look closer at one image: its probabilities, and which pixels drove the answer", expanded=False):
+        r = st.selectbox("Image", shown, key="cm_pick", format_func=lambda r: (
+            f"test #{r['test index']}: true {r['true']}, read {r['predicted']} ({r['confidence']:.1%})"))
+        image = x[r["position"]]
+        a, b, c = st.columns([3, 1, 1])
+        a.plotly_chart(figures.probabilities(probs[r["position"]], r["predicted"]), key="cm_probs",
+                       config={"displayModeBar": False})
+        b.image(ui.enlarge(image, 6), caption="what the network saw")
+        b.caption("")
+        c.image(figures.saliency(image, cache.service().saliency(model.path, image, r["predicted"])),
+                caption=f"occlusion saliency for {r['predicted']}: orange ink, when hidden, lowers the answer most")
+        flagged = evaluate.read_flags(cache.flags_path())
+        key = str(r["test index"])
+        if key in flagged:
+            st.info(f"You flagged test #{key}'s label ({r['true']}) as looking wrong.")
+            st.button("Unflag", on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"], None),
+                      key="cm_unflag")
+        else:
+            st.button(f"This label looks wrong: it is not a {r['true']}", key="cm_flag",
+                      on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"],
+                                                        {"label": r["true"], "model said": r["predicted"]}),
+                      help="MNIST's test set has a few mislabelled digits. Flags are kept in your digitrec folder.")
+        if flagged:
+            st.download_button(f"Download the {len(flagged)} flagged labels (JSON)", evaluate.flags_json(flagged),
+                               "label_flags.json", "application/json", key="cm_flags_csv")
+
+d1, d2 = st.columns(2)
+d1.download_button("Confusion matrix (CSV)", pd.DataFrame(cm, index=figures.DIGITS, columns=figures.DIGITS)
+                   .rename_axis("true \\ predicted").to_csv(), f"confusion-{model.label.split(' (')[0]}-{set_name}.csv",
+                   "text/csv", key="cm_csv")
+d2.download_button("Mistakes (CSV)", pd.DataFrame(
+    evaluate.mistake_rows(probs, y, index), columns=["test index", "true", "predicted", "confidence"]).to_csv(index=False),
+    f"mistakes-{model.label.split(' (')[0]}-{set_name}.csv", "text/csv", key="mistakes_csv")
+
+st.divider()
+st.subheader("Two models side by side")
+others = {p: label for p, label in cache.usable()[0].items() if p != model.path}
+if not others:
+    st.caption("There is no other model to compare with.")
+else:
+    other_path = st.selectbox(f"Compare {model.label.split(' (')[0]} with", list(others), format_func=others.get,
+                              key="cm_other")
+    other = cache.load(other_path)
+    if other.error:
+        st.warning(f"**{other.label}** cannot be loaded: {other.error}")
+    else:
+        diff = evaluate.difference(y, probs, cache.probabilities(other.path, set_name))
+        name_a, name_b = model.label.split(" (")[0], other.label.split(" (")[0]
+        left, right = st.columns([2, 3])
+        with left, st.container(key="diff_counts"):
+            st.metric(f"{name_b} fixes", f"{len(diff['fixed']):,}", help=f"images {name_a} reads wrong and {name_b} right")
+            st.metric(f"{name_b} breaks", f"{len(diff['broken']):,}", help=f"images {name_a} reads right and {name_b} wrong")
+            st.caption(f"Net: {len(diff['fixed']) - len(diff['broken']):+,} images read right by {name_b}.")
+        right.plotly_chart(figures.difference(diff["matrix"], f"{name_b} minus {name_a}"), key="cm_diff",
+                           config={"displayModeBar": False})
+        probs_b = cache.probabilities(other.path, set_name)
+        fixed_tab, broken_tab = st.tabs([f"Fixed by {name_b} ({len(diff['fixed'])})",
+                                         f"Broken by {name_b} ({len(diff['broken'])})"])
+        for tab, which, key in ((fixed_tab, diff["fixed"], "fixed"), (broken_tab, diff["broken"], "broken")):
+            with tab, st.container(key=f"gallery_{key}"):
+                first = which[:PER_PAGE]
+                if len(first):
+                    ui.gallery([x[i] for i in first],
+                               [f"true {y[i]}: {name_a} {probs[i].argmax()} → {name_b} {probs_b[i].argmax()}" for i in first])
+                    if len(which) > PER_PAGE:
+                        st.caption(f"The first {PER_PAGE} of {len(which)}.")
+                else:
+                    st.caption("None.")
