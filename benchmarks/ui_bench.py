@@ -8,7 +8,10 @@ Prints:
   changed, timed inside the page (performance.now), with one session, then with `--sessions`
   sessions drawing at once (each its own browser process);
 - a 4000x3000 phone JPEG: from handing the file to the uploader to its answer visible;
-- server memory: RSS of the Streamlit process and of the model worker, the three shipped models loaded.
+- server memory: RSS of the Streamlit process and of the model worker, the three shipped models loaded;
+- while a training runs (the improved network, in the training worker): stroke end -> answer
+  visible with one session, and a reload of the Train page -> its live progress on screen.
+Runs trained here go to a scratch folder, not artifacts/runs.
 """
 from __future__ import annotations
 
@@ -93,7 +96,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     (B.ROOT / "test-output").mkdir(exist_ok=True)
 
-    with B.streamlit_server() as server, B.chromium() as browser:
+    runs = tempfile.mkdtemp(prefix="digitrec-bench-runs-")
+    with B.streamlit_server(env={"DIGITREC_RUNS": runs}) as server, B.chromium() as browser:
         up = time.perf_counter()
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(server.url + "/")
@@ -141,7 +145,38 @@ def main(argv=None) -> int:
         kids = sum(rss_mb(c) for c in worker)
         print(f"server memory (RSS): Streamlit {mem:.0f} MB + model worker {kids:.0f} MB = {mem + kids:.0f} MB "
               f"(three shipped models loaded)")
+
+        during_training(browser, server.url, Path(runs), args.strokes)
     return 0
+
+
+def during_training(browser, url: str, runs: Path, strokes: int) -> None:
+    """Draw, and reload the Train page, while the improved network trains in its worker."""
+    from core import models, runner
+
+    job = runner.start([models.spec("mlp").defaults.with_(epochs=30)], runs)
+    try:
+        while not runner.latest(runs).of("batch"):  # training proper, not TensorFlow's import
+            time.sleep(0.2)
+        page = open_draw_page(browser, url)
+        wrong = []
+        times = draw_many(page, strokes, wrong)
+        print(f"stroke end -> answer visible, 1 session, while the improved network trains: {summary(times)}; "
+              f"answers wrong: {len(wrong)}")
+        page.goto(url + "/train")
+        B.wait_ready(page, 60)
+        reloads = []
+        for _ in range(5):
+            start = time.perf_counter()
+            page.reload()
+            page.wait_for_function("() => /epoch \\d+ of 30 · batch/.test(document.querySelector('.st-key-live')?.innerText || '')",
+                                   timeout=30000)
+            reloads.append((time.perf_counter() - start) * 1000)
+        print(f"reload of the Train page during training -> live progress on screen: median "
+              f"{statistics.median(reloads):.0f} ms, max {max(reloads):.0f} ms (5 reloads)")
+        page.close()
+    finally:
+        runner.stop(job)
 
 
 if __name__ == "__main__":

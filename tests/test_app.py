@@ -3,6 +3,7 @@ uploads good and bad. The models run in the real worker process, on the shipped 
 import io
 import time
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +220,49 @@ def test_a_second_train_is_told_a_run_is_going(app_test, runs, tmp_path_factory)
         assert wait(runs, lambda j: j.state != "running", timeout=30).state == "stopped"
     finally:
         runner.stop(job)
+
+
+# ---------------------------------------------------------------- Confusion matrix & mistakes
+MISTAKES = "pages/mistakes.py"
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("model", range(3))  # cnn, improved, baseline
+def test_mistakes_page_for_every_shipped_model_and_set(app_test, runs, model):
+    at = app_test()
+    at.sidebar.selectbox(key="model_label").select_index(model).run()
+    at.switch_page(MISTAKES).run()
+    for set_name in ("mnist", "drawings", "photos"):
+        at.selectbox(key="cm_set").set_value(set_name).run()
+        no_exception(at)
+        accuracy = float(at.metric[0].value.rstrip("%")) / 100
+        assert 0.6 < accuracy <= 1, (set_name, accuracy)
+        errors, total = at.metric[1].value.replace(",", "").split(" of ")
+        assert int(total) == {"mnist": 10000, "drawings": 1000, "photos": 500}[set_name]
+        assert round(int(errors) / int(total), 4) == round(1 - accuracy, 4)
+    for view in ("recall", "precision"):
+        at.segmented_control(key="cm_how").set_value(view).run()
+        at.toggle(key="cm_hide").set_value(True).run()
+        no_exception(at)
+
+
+def test_a_broken_bundle_is_named_and_left_out(app_test, runs):
+    from core import cache
+
+    good = runs / "good-run"
+    shutil.copytree(bundle.ARTIFACTS / "baseline", good)
+    (good / "model.keras").write_bytes(b"not a keras file")  # meta fine, model corrupt
+    broken = runs / "no-meta"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{ not json")
+    (broken / "model.keras").write_bytes(b"")
+    at = app_test()
+    labels = at.sidebar.selectbox(key="model_label").options
+    assert not any(o.startswith("no-meta") for o in labels)  # unreadable: never offered
+    assert "no-meta" in " ".join(c.value for c in at.sidebar.caption)
+    at.sidebar.selectbox(key="model_label").set_value(next(o for o in labels if o.startswith("good-run"))).run()
+    at.switch_page(MISTAKES).run()
+    no_exception(at)
+    assert "good-run" in " ".join(w.value for w in at.warning) and "cannot be loaded" in at.warning[0].value
+    offered, left_out = cache.usable()
+    assert str(good) not in offered and "good-run" in left_out and "no-meta" in left_out

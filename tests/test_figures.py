@@ -39,3 +39,46 @@ def test_boxed_and_thumbnail_shrink_big_images():
     assert max(img.size) == 300 and scale == 0.1
     out = figures.boxed(png_bytes(big), [(0, 0, 200, 200)], ["7"], max_side=300)
     assert out.shape == (200, 300, 3) and (out[0, :20] == [0xE4, 0x57, 0x2E]).all()  # the box's edge
+
+
+def test_clickable_confusion_keeps_counts_and_puts_a_marker_on_every_cell():
+    cm = np.diag(np.arange(10, 20))
+    cm[4, 9] = 3
+    fig = figures.confusion(cm, clickable=True, selected=(4, 9))
+    heat, cells = fig.data
+    assert np.asarray(heat.z).tolist() == cm.tolist() and heat.hoverinfo == "skip"
+    assert cells.type == "scatter" and len(cells.x) == 100
+    k = [tuple(c[:2]) for c in cells.customdata].index((4, 9))
+    assert (cells.x[k], cells.y[k]) == ("9", "4") and cells.customdata[k][2] == 3
+    assert cells.marker.line.width[k] > 0 and sum(w > 0 for w in cells.marker.line.width) == 1
+    assert list(fig.layout.xaxis.range) == [-0.5, 9.5]  # the cells are where the markers are
+
+
+def test_confusion_views_and_hidden_diagonal():
+    cm = np.array([[8, 2], [1, 9]])
+    recall = figures.confusion(np.pad(cm, (0, 8)), how="recall").data[0]
+    assert np.asarray(recall.z, float)[0, :2].tolist() == [0.8, 0.2] and recall.text[0][1] == "20.0%"
+    hidden = figures.confusion(np.pad(cm, (0, 8)), hide_diagonal=True).data[0]
+    z = np.asarray(hidden.z, object)
+    assert z[0, 0] is None and z[0, 1] == 2
+
+
+def test_curves_and_sweep():
+    hist = {"loss": [0.5, 0.3], "val_loss": [0.6, 0.4], "accuracy": [0.8, 0.9], "val_accuracy": [0.7, 0.85]}
+    fig = figures.curves({"a": hist, "b": {"loss": [0.4], "accuracy": [0.9]}})
+    assert [t.name for t in fig.data] == ["a (train)", "a (validation)", "a (train)", "a (validation)",
+                                          "b (train)", "b (train)"]
+    rows = [{"model": "mlp", "hidden units": h, "epochs": 10, "test_accuracy": a, "name": f"r{h}"}
+            for h, a in ((400, 0.98), (100, 0.975), (16, 0.95))] + [
+        {"model": "linear", "hidden units": None, "epochs": 5, "test_accuracy": 0.925, "name": "base"}]
+    by_hidden = figures.sweep(rows, "hidden units")
+    assert [t.name for t in by_hidden.data] == ["mlp"] and list(by_hidden.data[0].x) == [16, 100, 400]
+    assert sorted(t.name for t in figures.sweep(rows, "epochs").data) == ["linear", "mlp"]
+
+
+def test_difference_colours_improvement_blue():
+    diff = np.zeros((10, 10), int)
+    diff[4, 4], diff[4, 9] = 3, -3  # more 4s read right, fewer read as 9: both better
+    heat = figures.difference(diff).data[0]
+    z = np.asarray(heat.z)
+    assert z[4, 4] > 0 and z[4, 9] > 0 and np.asarray(heat.customdata)[4, 9] == -3

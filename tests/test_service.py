@@ -78,6 +78,9 @@ at = AppTest.from_file("streamlit_app.py", default_timeout=300).run()
 at.switch_page("pages/draw.py").run()
 at.file_uploader(key="upload").set_value(("seven.png", open(sys.argv[1], "rb").read(), "image/png")).run()
 shown = [m.value for m in at.markdown if "class='headline'" in m.value]
+for page in ("pages/train.py", "pages/mistakes.py"):  # the other pages: training and scoring stay out too
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
 loaded = [m for m in ("tensorflow", "keras") if m in sys.modules]
 import gc, time
 start = time.perf_counter()
@@ -92,7 +95,7 @@ def test_tensorflow_never_loads_in_the_dashboard(tmp_path):
     """The guard behind the dashboard's speed: Streamlit calls keras.backend.clear_session() and
     gc.collect(2) after every script run; neither may reach the models, and the home page must
     not wait for TensorFlow's import. The app runs in a process of its own, answers an upload,
-    must not have imported TensorFlow or Keras, and a full collection must stay cheap
+    must not have imported TensorFlow or Keras after every page ran, and a full collection must stay cheap
     (ui.settle_startup; without it, ~60 ms)."""
     (tmp_path / "seven.png").write_bytes(seven_png())
     r = subprocess.run([sys.executable, "-c", GUARD, str(tmp_path / "seven.png")], cwd=bundle.ARTIFACTS.parent,
