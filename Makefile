@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser-deps data run pretrained test test-fast bench bench-ui bench-external clean
+.PHONY: install browser-deps data run pretrained test test-fast bench bench-ui bench-runner bench-explorer bench-drawings bench-external clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ bench: $(STAMP)
 
 bench-ui: $(STAMP) browser-deps
 	$(BIN)/python benchmarks/ui_bench.py
+
+bench-runner: $(STAMP)
+	$(BIN)/python benchmarks/runner_bench.py
+
+bench-explorer: $(STAMP) browser-deps
+	$(BIN)/python benchmarks/explorer_bench.py
+
+bench-drawings: $(STAMP)
+	$(BIN)/python benchmarks/drawings.py
 
 bench-external: $(STAMP)
 	$(BIN)/python benchmarks/external.py --ablation

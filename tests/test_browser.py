@@ -115,7 +115,8 @@ def test_a_bad_upload_is_a_message_not_a_crash(page, tmp_path):
     assert page.locator("[data-testid=stException]").count() == 0
 
 
-@pytest.mark.parametrize("path,title", [("/draw", "Draw & upload"), ("/train", "Train & compare"), ("/", "digitrec")])
+@pytest.mark.parametrize("path,title", [("/draw", "Draw & upload"), ("/train", "Train & compare"),
+                                        ("/mistakes", "Confusion matrix"), ("/", "digitrec")])
 def test_deep_link_on_a_fresh_server(browser, path, title):
     """The first page a fresh server serves, opened by its URL: the app's own navigation and
     model picker, not Streamlit's folder-of-pages mode."""
@@ -127,7 +128,7 @@ def test_deep_link_on_a_fresh_server(browser, path, title):
         pg.wait_for_selector("h1")
         assert pg.locator("h1").first.inner_text().startswith(title)
         nav = pg.locator("[data-testid=stSidebarNav]").inner_text()
-        assert "Home" in nav and "Draw & upload" in nav and "Train & compare" in nav
+        assert all(p in nav for p in ("Home", "Draw & upload", "Train & compare", "Confusion matrix"))
         assert "streamlit app" not in nav.lower()
         assert pg.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").count() == 1
         pg.screenshot(path=SHOTS / f"fresh{path.replace('/', '-') or '-home'}.png", full_page=True)
