@@ -1,8 +1,12 @@
 """digitrec: the dashboard. `streamlit run streamlit_app.py` (or `make run`)."""
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 import ui
 from core import cache
+
+if PagesManager.uses_pages_directory:  # a fresh server's first run: see ui.leave_folder_mode
+    ui.leave_folder_mode()
 
 st.set_page_config(page_title="digitrec", page_icon="✏️", layout="wide")
 ui.settle_startup()

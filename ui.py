@@ -30,10 +30,19 @@ def page_setup() -> None:
     streamlit_app.py (no navigation, no model picker); it stays in that mode until the main script
     runs. Leave that mode and run again, through streamlit_app.py, on the same page (its URL)."""
     if not st.session_state.get(APP_MARK):
-        from streamlit.runtime.pages_manager import PagesManager
+        leave_folder_mode()
 
-        PagesManager.uses_pages_directory = False  # what st.navigation itself does on its first call
-        st.rerun()
+
+def leave_folder_mode() -> None:
+    """Switch off Streamlit's `pages/` folder mode, as st.navigation does on its first call, and run
+    again. streamlit_app.py calls it too when a fresh server's first run starts in that mode: the
+    home page then drew its widgets under another page's identity, and the user's first choice
+    (the model picker's) was lost."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
 
 # Two fixes to the canvas component (streamlit-drawable-canvas 0.13), made from the page: a tiny
 # component of ours (isolate_styles=False, so its script runs in the page) reaches into the

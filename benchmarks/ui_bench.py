@@ -96,8 +96,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     (B.ROOT / "test-output").mkdir(exist_ok=True)
 
-    runs = tempfile.mkdtemp(prefix="digitrec-bench-runs-")
-    with B.streamlit_server(env={"DIGITREC_RUNS": runs}) as server, B.chromium() as browser:
+    runs_dir = tempfile.mkdtemp(prefix="digitrec-bench-runs-")
+    with B.streamlit_server(env={"DIGITREC_RUNS": runs_dir}) as server, B.chromium() as browser:
         up = time.perf_counter()
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(server.url + "/")
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         print(f"server memory (RSS): Streamlit {mem:.0f} MB + model worker {kids:.0f} MB = {mem + kids:.0f} MB "
               f"(three shipped models loaded)")
 
-        during_training(browser, server.url, Path(runs), args.strokes)
+        during_training(browser, server.url, Path(runs_dir), args.strokes)
     return 0
 
 

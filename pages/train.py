@@ -56,40 +56,6 @@ running = job is not None and job.state == "running"
 st.session_state["train_page_runs"] = st.session_state.get("train_page_runs", 0) + 1
 past = [cache.meta(p) for p in cache.choices()]
 
-controls, live_panel = st.columns([2, 3], gap="large")
-with controls, st.container(key="train_controls"):
-    a, b = st.columns(2)
-    a.button("Baseline recipe", on_click=preset, args=("baseline",), width="stretch", key="preset_baseline",
-             help="The original recipe's baseline: 784 → 10 sigmoid, 5 epochs, batch 32, learning rate 0.001.")
-    b.button("Improved recipe", on_click=preset, args=("improved",), width="stretch", key="preset_improved",
-             help="The original recipe's improved network: 100 hidden units, 10 epochs, batch 32, learning rate 0.001.")
-    kind = KINDS[st.selectbox("Network", list(KINDS), key="train_kind")]
-    st.slider("Epochs", 1, 30, key="train_epochs", help="Passes over the training images.")
-    st.slider("Hidden units", 16, 1024, key="train_hidden", disabled=kind != "mlp",
-              help="Width of the improved network's hidden layer (the recipe has 100).")
-    st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="train_lr",
-                     format_func=lambda v: f"{v:g}", help="Adam's step size; 0.001 is the recipe's.")
-    st.select_slider("Batch size", [16, 32, 64, 128, 256], key="train_batch",
-                     help="Images per step; the recipe's 32. Larger is faster per epoch, learns less per epoch.")
-    st.select_slider("Training images", IMAGES, key="train_images", format_func=lambda v: f"{v:,}",
-                     help="A subset trains in seconds; 55,000 is all (5,000 more are kept for validation).")
-    st.number_input("Seed", 0, 99999, key="train_seed", help="Same seed, same settings: the same run, within noise.")
-    cfg = config(kind)
-    saved.update({k: st.session_state[f"train_{k}"] for k in DEFAULTS})
-    st.caption(f"About {runner.estimate_seconds(cfg, past):.0f} s on this machine "
-               f"({runner.train_images(cfg):,} images × {cfg.epochs} epochs; from the most alike earlier run).")
-    go, both = st.columns(2)
-    go.button("Train", type="primary", disabled=running, key="go_train", width="stretch",
-              on_click=launch, args=([(kind, {})],))
-    both.button("Train both", disabled=running, key="go_both", width="stretch", on_click=launch,
-                args=([("linear", {"epochs": 5}), ("mlp", {"epochs": 10})],),
-                help="The baseline, then the improved network, each for its recipe's epochs (5, then 10); "
-                     "hidden units, learning rate, batch size, images and seed as set here.")
-    if running:
-        st.info(f"A training is running: {job.summary()}. One run at a time: wait for it, or stop it.")
-    if st.session_state.get("train_message"):
-        st.warning(st.session_state.pop("train_message"))
-
 
 @st.fragment(run_every=1.0 if running else None)
 def live() -> None:
@@ -134,8 +100,43 @@ def live() -> None:
         st.rerun()  # the whole page: the new run joins the table and the pickers
 
 
-with live_panel:
+controls, live_panel = st.columns([2, 3], gap="large")
+with live_panel:  # drawn first: a reload shows the run in progress as soon as possible
     live()
+with controls, st.container(key="train_controls"):
+    a, b = st.columns(2)
+    a.button("Baseline recipe", on_click=preset, args=("baseline",), width="stretch", key="preset_baseline",
+             help="The original recipe's baseline: 784 → 10 sigmoid, 5 epochs, batch 32, learning rate 0.001.")
+    b.button("Improved recipe", on_click=preset, args=("improved",), width="stretch", key="preset_improved",
+             help="The original recipe's improved network: 100 hidden units, 10 epochs, batch 32, learning rate 0.001.")
+    kind = KINDS[st.selectbox("Network", list(KINDS), key="train_kind")]
+    st.slider("Epochs", 1, 30, key="train_epochs", help="Passes over the training images.")
+    st.slider("Hidden units", 16, 1024, key="train_hidden", disabled=kind != "mlp",
+              help="Width of the improved network's hidden layer (the recipe has 100).")
+    st.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="train_lr",
+                     format_func=lambda v: f"{v:g}", help="Adam's step size; 0.001 is the recipe's.")
+    st.select_slider("Batch size", [16, 32, 64, 128, 256], key="train_batch",
+                     help="Images per step; the recipe's 32. Larger is faster per epoch, learns less per epoch.")
+    st.select_slider("Training images", IMAGES, key="train_images", format_func=lambda v: f"{v:,}",
+                     help="A subset trains in seconds; 55,000 is all (5,000 more are kept for validation).")
+    st.number_input("Seed", 0, 99999, key="train_seed", help="Same seed, same settings: the same run, within noise.")
+    cfg = config(kind)
+    saved.update({k: st.session_state[f"train_{k}"] for k in DEFAULTS})
+    st.caption(f"About {runner.estimate_seconds(cfg, past):.0f} s on this machine "
+               f"({runner.train_images(cfg):,} images × {cfg.epochs} epochs; from the most alike earlier run).")
+    go, both = st.columns(2)
+    go.button("Train", type="primary", disabled=running, key="go_train", width="stretch",
+              on_click=launch, args=([(kind, {})],))
+    both.button("Train both", disabled=running, key="go_both", width="stretch", on_click=launch,
+                args=([("linear", {"epochs": 5}), ("mlp", {"epochs": 10})],),
+                help="The baseline, then the improved network, each for its recipe's epochs (5, then 10); "
+                     "hidden units, learning rate, batch size, images and seed as set here.")
+    if running:
+        st.info(f"A training is running: {job.summary()}. One run at a time: wait for it, or stop it.")
+    if st.session_state.get("train_message"):
+        st.warning(st.session_state.pop("train_message"))
+
+
 
 st.divider()
 st.subheader("Compare runs")

@@ -225,3 +225,29 @@ def test_click_a_cell_to_see_its_mistakes_and_compare_two_models(tab, server):
     shown = tab.locator(".st-key-gallery_fixed [data-testid=stImageCaption]").all_inner_texts()
     assert len(shown) == min(fixed, 50) and all(" cnn " in c and " improved " in c for c in shown)
     assert tab.locator("[data-testid=stException]").count() == 0
+
+
+def pick_model(page, label: str) -> None:
+    """The sidebar's model picker, as a person uses it: open it, click the option."""
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input").click()
+    page.get_by_role("option", name=label).click()
+    B.wait_ready(page)
+
+
+def test_the_first_choice_on_a_fresh_server_sticks(browser):
+    """The very first session of a fresh server once lost its first choice of model (Streamlit's
+    first run took the pages/ folder for an old-style app): choose, switch page, still chosen."""
+    with B.streamlit_server() as fresh:
+        pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+        pg.goto(fresh.url + "/")
+        B.wait_ready(pg, 120)
+        pg.wait_for_selector("[data-testid=stDataFrame]")
+        pick_model(pg, "baseline")
+        picker = pg.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input")
+        assert picker.input_value().startswith("baseline")
+        pg.locator("[data-testid=stSidebarNav] a", has_text="Confusion matrix").click()
+        pg.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+                             ".some(e => e.innerText.includes(' of 10,000'))", timeout=120000)
+        assert picker.input_value().startswith("baseline")
+        assert "baseline" in pg.locator("[data-testid=stCaptionContainer]").all_inner_texts()[0]
+        pg.close()
