@@ -159,9 +159,9 @@ def steps(step_images) -> None:
         col.image(enlarge(img) if img.shape == (28, 28) else img, caption=name, clamp=True)
 
 
-def gallery(images, captions, width: int = 96) -> None:
+def gallery(images, captions, width: int = 84) -> None:
     """28x28 digits enlarged, in rows, each with its caption: one element for the lot (fast)."""
-    st.image([enlarge(img, 4) for img in images], caption=captions, width=width)
+    st.image([enlarge(img, 3) for img in images], caption=captions, width=width)
 
 
 def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:

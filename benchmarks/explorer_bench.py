@@ -80,7 +80,7 @@ def gallery(repeat: int = 5) -> None:
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(server.url + "/")
         B.wait_ready(page, 120)
-        page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").click()
+        page.locator("[data-testid=stSidebar] [data-testid=stSelectbox] input").click()
         page.get_by_role("option", name="baseline").click()
         B.wait_ready(page)
         page.locator("[data-testid=stSidebarNav] a", has_text="Confusion matrix").click()

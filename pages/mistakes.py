@@ -86,43 +86,51 @@ with head:
 if cell:
     clear.button("Show all mistakes", on_click=pick_cell, args=(None, None), key="cm_all")
 
-pages = max(1, -(-len(rows) // PER_PAGE))
-page = st.number_input(f"Page (of {pages}, {PER_PAGE} images each)", 1, pages, key="cm_page") if pages > 1 else 1
-shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
-with st.container(key="gallery"):
-    if shown:
-        ui.gallery([x[r["position"]] for r in shown],
-                   [f"true {r['true']} → {r['predicted']} · {r['confidence']:.0%} · 2nd {r['second choice']}"
-                    for r in shown])
-    else:
-        st.caption("No images here.")
 
-if shown:
-    with st.expander("Look closer at one image: its probabilities, and which pixels drove the answer", expanded=False):
-        r = st.selectbox("Image", shown, key="cm_pick", format_func=lambda r: (
-            f"test #{r['test index']}: true {r['true']}, read {r['predicted']} ({r['confidence']:.1%})"))
-        image = x[r["position"]]
-        a, b, c = st.columns([3, 1, 1])
-        a.plotly_chart(figures.probabilities(probs[r["position"]], r["predicted"]), key="cm_probs",
-                       config={"displayModeBar": False})
-        b.image(ui.enlarge(image, 6), caption="what the network saw")
-        b.caption("")
-        c.image(figures.saliency(image, cache.service().saliency(model.path, image, r["predicted"])),
-                caption=f"occlusion saliency for {r['predicted']}: orange ink, when hidden, lowers the answer most")
-        flagged = evaluate.read_flags(cache.flags_path())
-        key = str(r["test index"])
-        if key in flagged:
-            st.info(f"You flagged test #{key}'s label ({r['true']}) as looking wrong.")
-            st.button("Unflag", on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"], None),
-                      key="cm_unflag")
+@st.fragment
+def gallery(rows: list) -> None:
+    """The images, a page at a time, and a closer look at one: a new page reruns only this part."""
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    page = st.number_input(f"Page (of {pages}, {PER_PAGE} images each)", 1, pages, key="cm_page") if pages > 1 else 1
+    shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
+    with st.container(key="gallery"):
+        if shown:
+            ui.gallery([x[r["position"]] for r in shown],
+                       [f"true {r['true']} → {r['predicted']} · {r['confidence']:.0%} · 2nd {r['second choice']}"
+                        for r in shown])
         else:
-            st.button(f"This label looks wrong: it is not a {r['true']}", key="cm_flag",
-                      on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"],
-                                                        {"label": r["true"], "model said": r["predicted"]}),
-                      help="MNIST's test set has a few mislabelled digits. Flags are kept in your digitrec folder.")
-        if flagged:
-            st.download_button(f"Download the {len(flagged)} flagged labels (JSON)", evaluate.flags_json(flagged),
-                               "label_flags.json", "application/json", key="cm_flags_csv")
+            st.caption("No images here.")
+
+    closer = st.expander("Look closer at one image: its probabilities, and which pixels drove the answer",
+                         key="cm_closer", on_change="rerun")
+    if shown and closer.open:  # computed only while open
+        with closer:
+            r = st.selectbox("Image", shown, key="cm_pick", format_func=lambda r: (
+                f"test #{r['test index']}: true {r['true']}, read {r['predicted']} ({r['confidence']:.1%})"))
+            image = x[r["position"]]
+            a, b, c = st.columns([3, 1, 1])
+            a.plotly_chart(figures.probabilities(probs[r["position"]], r["predicted"]), key="cm_probs",
+                           config={"displayModeBar": False})
+            b.image(ui.enlarge(image, 6), caption="what the network saw")
+            c.image(figures.saliency(image, cache.service().saliency(model.path, image, r["predicted"])),
+                    caption=f"occlusion saliency for {r['predicted']}: orange ink, when hidden, lowers the answer most")
+            flagged = evaluate.read_flags(cache.flags_path())
+            key = str(r["test index"])
+            if key in flagged:
+                st.info(f"You flagged test #{key}'s label ({r['true']}) as looking wrong.")
+                st.button("Unflag", on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"], None),
+                          key="cm_unflag")
+            else:
+                st.button(f"This label looks wrong: it is not a {r['true']}", key="cm_flag",
+                          on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"],
+                                                            {"label": r["true"], "model said": r["predicted"]}),
+                          help="MNIST's test set has a few mislabelled digits. Flags are kept in your digitrec folder.")
+            if flagged:
+                st.download_button(f"Download the {len(flagged)} flagged labels (JSON)", evaluate.flags_json(flagged),
+                                   "label_flags.json", "application/json", key="cm_flags_csv")
+
+
+gallery(rows)
 
 d1, d2 = st.columns(2)
 d1.download_button("Confusion matrix (CSV)", pd.DataFrame(cm, index=figures.DIGITS, columns=figures.DIGITS)
