@@ -130,6 +130,8 @@ def test_deep_link_on_a_fresh_server(browser, path, title):
         nav = pg.locator("[data-testid=stSidebarNav]").inner_text()
         assert all(p in nav for p in ("Home", "Draw & upload", "Train & compare", "Confusion matrix"))
         assert "streamlit app" not in nav.lower()
+        # the rerun that leaves the folder mode may still be drawing the sidebar: wait for the picker
+        pg.wait_for_selector("[data-testid=stSidebar] [data-testid=stSelectbox]", timeout=30000)
         assert pg.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").count() == 1
         pg.screenshot(path=SHOTS / f"fresh{path.replace('/', '-') or '-home'}.png", full_page=True)
         assert time.monotonic() - start < 60
