@@ -154,6 +154,18 @@ def during_training(browser, url: str, runs: Path, strokes: int) -> None:
     """Draw, and reload the Train page, while the improved network trains in its worker."""
     from core import models, runner
 
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(url + "/train")
+    B.wait_ready(page, 60)
+    idle = []
+    for _ in range(5):  # the same reload with no training: what the page and the browser cost alone
+        start = time.perf_counter()
+        page.reload()
+        page.wait_for_selector(".st-key-live", timeout=30000)
+        idle.append((time.perf_counter() - start) * 1000)
+    page.close()
+    print(f"reload of the Train page, no training -> its live panel on screen: median "
+          f"{statistics.median(idle):.0f} ms, max {max(idle):.0f} ms (5 reloads)")
     job = runner.start([models.spec("mlp").defaults.with_(epochs=30)], runs)
     try:
         while not runner.latest(runs).of("batch"):  # training proper, not TensorFlow's import

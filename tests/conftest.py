@@ -29,6 +29,14 @@ def tiny_mnist():
 
 
 @pytest.fixture(scope="session")
+def tiny_npz(tmp_path_factory) -> str:
+    """The synthetic digits as an MNIST .npz (Keras layout), for code that loads data by path."""
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, **dict(zip(("x_train", "y_train", "x_test", "y_test"), synthetic_arrays())))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def tiny_bundle(tiny_mnist, tmp_path_factory):
     """A linear model trained for 3 epochs on synthetic digits."""
     from core import models, train

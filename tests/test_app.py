@@ -199,17 +199,13 @@ def test_a_tiny_run_finishes_and_joins_the_table(app_test, runs):
     assert any(n.startswith("linear-e1-") for n in home.sidebar.selectbox(key="model_label").options)
 
 
-def test_a_second_train_is_told_a_run_is_going(app_test, runs, tmp_path_factory):
-    from core import models, runner
+def test_a_second_train_is_told_a_run_is_going(app_test, runs, tiny_npz):
+    from core import runner
 
     from tests.test_runner import SLOW, wait
 
     at = app_test(TRAIN)
-    data = tmp_path_factory.mktemp("d") / "tiny.npz"
-    from tests.conftest import synthetic_arrays
-
-    np.savez(data, **dict(zip(("x_train", "y_train", "x_test", "y_test"), synthetic_arrays())))
-    job = runner.start([SLOW], runs, data=str(data))
+    job = runner.start([SLOW], runs, data=tiny_npz)
     try:
         wait(runs, lambda j: j.of("batch"))
         at.run()  # another tab pressed Train: this one is told, with the run's settings and time left

@@ -1,23 +1,13 @@
 """The training runner: a worker process per job, progress events, Stop, one at a time, atomic
 saves, a worker that dies. Synthetic data and the linear model: each run takes seconds."""
-import json
 import os
 import signal
 import time
 
-import numpy as np
 import pytest
 
 from core import bundle, models, runner
 
-from tests.conftest import synthetic_arrays
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, **dict(zip(("x_train", "y_train", "x_test", "y_test"), synthetic_arrays())))
-    return str(path)
 
 
 def runs_in(folder) -> list[str]:
@@ -39,8 +29,8 @@ QUICK = models.spec("linear").defaults.with_(epochs=2, val_split=100)
 SLOW = QUICK.with_(epochs=100, batch_size=1)  # 50,000 steps: runs until stopped or killed
 
 
-def test_a_run_reports_progress_and_saves_a_bundle(tmp_path, data):
-    job = runner.start([QUICK], tmp_path, data=data)
+def test_a_run_reports_progress_and_saves_a_bundle(tmp_path, tiny_npz):
+    job = runner.start([QUICK], tmp_path, data=tiny_npz)
     assert job.state == "running"
     job = wait(tmp_path, lambda j: j.state != "running")
     assert job.state == "done", job.error
@@ -54,11 +44,11 @@ def test_a_run_reports_progress_and_saves_a_bundle(tmp_path, data):
     assert job.progress()["fraction"] == 1.0 and job.progress()["left"] is None
 
 
-def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, data):
-    job = runner.start([SLOW], tmp_path, data=data)
+def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, tiny_npz):
+    job = runner.start([SLOW], tmp_path, data=tiny_npz)
     wait(tmp_path, lambda j: j.of("batch"))
     with pytest.raises(runner.Busy) as busy:
-        runner.start([QUICK], tmp_path, data=data)
+        runner.start([QUICK], tmp_path, data=tiny_npz)
     assert busy.value.job.id == job.id and "linear" in str(busy.value)
     p = runner.latest(tmp_path).progress()
     assert 0 < p["fraction"] < 1 and p["epochs"] == 100
@@ -67,24 +57,25 @@ def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, data):
     assert job.state == "stopped"
     meta = bundle.read_meta(job.of("saved")[0]["bundle"])
     assert meta["stopped"] and meta["epochs_done"] < 100
-    runner.start([QUICK], tmp_path, data=data)  # free again
+    runner.start([QUICK], tmp_path, data=tiny_npz)  # free again
     assert wait(tmp_path, lambda j: j.state != "running").state == "done"
 
 
-def test_a_worker_that_dies_is_reported_and_leaves_no_bundle(tmp_path, data):
-    runner.start([SLOW], tmp_path, data=data)
+def test_a_worker_that_dies_is_reported_and_leaves_no_bundle(tmp_path, tiny_npz):
+    runner.start([SLOW], tmp_path, data=tiny_npz)
     job = wait(tmp_path, lambda j: j.of("batch"))
     os.kill(job.of("loading")[0]["pid"], signal.SIGKILL)
     job = wait(tmp_path, lambda j: j.state != "running", timeout=10)
     assert job.state == "failed" and "stopped without a word" in job.error
     assert runs_in(tmp_path) == []
-    runner.start([QUICK], tmp_path, data=data)  # the next run works
+    runner.start([QUICK], tmp_path, data=tiny_npz)  # the next run works
     assert wait(tmp_path, lambda j: j.state != "running").state == "done"
 
 
-def test_train_both_runs_each_in_turn(tmp_path, data):
+def test_train_both_runs_each_in_turn(tmp_path, tiny_npz):
     both = [QUICK.with_(epochs=1), models.spec("mlp").defaults.with_(epochs=1, val_split=100, hidden=16)]
-    job = wait(tmp_path, lambda j: j.state != "running") if runner.start(both, tmp_path, data=data) else None
+    runner.start(both, tmp_path, data=tiny_npz)
+    job = wait(tmp_path, lambda j: j.state != "running")
     assert job.state == "done" and len(job.of("saved")) == 2
     names = job.request["names"]
     assert names[0].startswith("linear-e1-") and names[1].startswith("mlp-h16-e1-")
