@@ -48,10 +48,15 @@ def save(model, meta: dict, out_dir: str | Path) -> Path:
 
 def write_meta(bundle_dir: str | Path, meta: dict) -> None:
     """Replace meta.json atomically: readers see the old file or the new one, never half of one."""
-    d = Path(bundle_dir)
-    tmp = d / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, d / META_FILE)
+    write_text_atomic(Path(bundle_dir) / META_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a small file so that readers see the old content or the new, never half of it."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def read_meta(bundle_dir: str | Path) -> dict:

@@ -201,11 +201,10 @@ def set_flag(path, test_index: int, record: dict | None) -> None:
         flags.pop(str(test_index), None)
     else:
         flags[str(test_index)] = record
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(flags_json(flags))
-    tmp.replace(path)
+    from .bundle import write_text_atomic
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, flags_json(flags))
 
 
 def flags_json(flags: dict) -> str:

@@ -251,8 +251,8 @@ def start(configs: list[models.TrainConfig], runs_dir: str | Path | None = None,
         names = _unique([run_name(c, now) for c in configs], runs)
         try:
             folder.mkdir(parents=True)
-            _write_json(folder / "request.json", {"configs": [asdict(c) for c in configs], "names": names,
-                                                  "data": data, "created": now})
+            bundle.write_text_atomic(folder / "request.json", json.dumps(
+                {"configs": [asdict(c) for c in configs], "names": names, "data": data, "created": now}, indent=1))
         except OSError as e:
             raise RunError(f"cannot write the runs folder {runs}: {e.strerror or e}") from None
         # The worker inherits the locked file: the lock is its for as long as it lives.
@@ -309,12 +309,6 @@ def delete(bundle_dir: str | Path, runs_dir: str | Path | None = None) -> None:
     except OSError as e:
         raise RunError(f"cannot delete {src.name}: {e.strerror or e}") from None
     shutil.rmtree(gone, ignore_errors=True)
-
-
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- inside the worker

@@ -1,5 +1,7 @@
 """Confusion matrix & mistakes: where a model goes wrong, the images behind every cell, and what
 another model fixes or breaks."""
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -27,6 +29,7 @@ hide = top[2].toggle("Hide the diagonal", key="cm_hide", help="The errors get th
 if set_name != "mnist" and (mismatch := evaluate.preprocessing_mismatch(model.meta)):
     st.warning(f"**Scored with care**: {mismatch}")
 
+name_a = Path(model.path).name
 x, y, index = cache.evaluation_set(set_name)
 probs = cache.probabilities(model.path, set_name)
 pred = probs.argmax(axis=1)
@@ -134,11 +137,11 @@ gallery(rows)
 
 d1, d2 = st.columns(2)
 d1.download_button("Confusion matrix (CSV)", pd.DataFrame(cm, index=figures.DIGITS, columns=figures.DIGITS)
-                   .rename_axis("true \\ predicted").to_csv(), f"confusion-{model.label.split(' (')[0]}-{set_name}.csv",
+                   .rename_axis("true \\ predicted").to_csv(), f"confusion-{name_a}-{set_name}.csv",
                    "text/csv", key="cm_csv")
 d2.download_button("Mistakes (CSV)", pd.DataFrame(
     evaluate.mistake_rows(probs, y, index), columns=["test index", "true", "predicted", "confidence"]).to_csv(index=False),
-    f"mistakes-{model.label.split(' (')[0]}-{set_name}.csv", "text/csv", key="mistakes_csv")
+    f"mistakes-{name_a}-{set_name}.csv", "text/csv", key="mistakes_csv")
 
 st.divider()
 st.subheader("Two models side by side")
@@ -146,14 +149,14 @@ others = {p: label for p, label in cache.usable()[0].items() if p != model.path}
 if not others:
     st.caption("There is no other model to compare with.")
 else:
-    other_path = st.selectbox(f"Compare {model.label.split(' (')[0]} with", list(others), format_func=others.get,
+    other_path = st.selectbox(f"Compare {name_a} with", list(others), format_func=others.get,
                               key="cm_other")
     other = cache.load(other_path)
     if other.error:
         st.warning(f"**{other.label}** cannot be loaded: {other.error}")
     else:
         diff = evaluate.difference(y, probs, cache.probabilities(other.path, set_name))
-        name_a, name_b = model.label.split(" (")[0], other.label.split(" (")[0]
+        name_b = Path(other.path).name
         left, right = st.columns([2, 3])
         with left, st.container(key="diff_counts"):
             st.metric(f"{name_b} fixes", f"{len(diff['fixed']):,}", help=f"images {name_a} reads wrong and {name_b} right")
