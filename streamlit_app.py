@@ -1,9 +1,11 @@
 """digitrec: the dashboard. `streamlit run streamlit_app.py` (or `make run`)."""
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 import ui
-from core import cache
+from core import bundle, cache
 
 if PagesManager.uses_pages_directory:  # a fresh server's first run: see ui.leave_folder_mode
     ui.leave_folder_mode()
@@ -28,6 +30,8 @@ def home():
     st.subheader("Shipped models")
     rows = []
     for path, name in cache.usable()[0].items():
+        if Path(path).parent != bundle.ARTIFACTS:
+            continue  # runs from Train & compare are listed there
         meta = cache.meta(path)
         rows.append({"model": name.split(" (")[0], "kind": meta.get("name"),
                      "test accuracy": meta.get("test_accuracy"), "parameters": meta.get("parameters"),

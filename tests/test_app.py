@@ -197,6 +197,7 @@ def test_a_tiny_run_finishes_and_joins_the_table(app_test, runs):
     no_exception(at)
     home = app_test()  # (AppTest shows the sidebar on the first page only)
     assert any(n.startswith("linear-e1-") for n in home.sidebar.selectbox(key="model_label").options)
+    assert list(home.dataframe[0].value["model"]) == ["cnn", "improved", "baseline"]  # Home: shipped only
 
 
 def test_a_second_train_is_told_a_run_is_going(app_test, runs, tiny_npz):
