@@ -385,6 +385,10 @@ def work(folder: Path) -> str:
 
 if __name__ == "__main__":
     os.nice(NICE)
+    try:  # Linux puts a new session in a scheduling group of its own, where nice alone counts for nothing
+        Path("/proc/self/autogroup").write_text(str(NICE))
+    except OSError:
+        pass  # no autogroups here: os.nice is enough
     lock_fd = int(sys.argv[2])  # held open, and with it the lock, until the job ends
     work(Path(sys.argv[1]))
     fcntl.flock(lock_fd, fcntl.LOCK_UN)

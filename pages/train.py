@@ -75,9 +75,10 @@ def live() -> None:
         elif state == "running":
             left = f" · about {p['left']:.0f} s left" if p["left"] is not None else ""
             epoch = min(p["epoch"] + 1, p["epochs"])
-            st.markdown(f"Training {what}")
-            st.progress(p["fraction"], text=f"epoch {epoch} of {p['epochs']} · batch {p['step']:,} of "
+            # the figures in plain text: they show at once, the bar's own text only once its code has loaded
+            st.markdown(f"Training {what}  \nepoch {epoch} of {p['epochs']} · batch {p['step']:,} of "
                         f"{p['steps']:,} · {p['elapsed']:.0f} s elapsed{left}")
+            st.progress(p["fraction"])
             st.button("Stop", key="stop_train", on_click=runner.stop, args=(job,),
                       help="Stops after the current batch; the run is kept, labelled stopped.")
         else:

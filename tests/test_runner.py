@@ -52,6 +52,12 @@ def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, tiny_npz):
     assert busy.value.job.id == job.id and "linear" in str(busy.value)
     p = runner.latest(tmp_path).progress()
     assert 0 < p["fraction"] < 1 and p["epochs"] == 100
+    # it yields the CPU to the dashboard, also across Linux's per-session scheduling groups
+    pid = runner.latest(tmp_path).of("loading")[0]["pid"]
+    assert os.getpriority(os.PRIO_PROCESS, pid) == runner.NICE
+    group = f"/proc/{pid}/autogroup"
+    if os.path.exists(group):
+        assert open(group).read().split()[-1] == str(runner.NICE)
     runner.stop(job)
     job = wait(tmp_path, lambda j: j.state != "running", timeout=30)
     assert job.state == "stopped"
