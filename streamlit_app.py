@@ -1,6 +1,4 @@
 """digitrec: the dashboard. `streamlit run streamlit_app.py` (or `make run`)."""
-from pathlib import Path
-
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -30,7 +28,7 @@ def home():
     st.subheader("Shipped models")
     rows = []
     for path, name in cache.usable()[0].items():
-        if Path(path).parent != bundle.ARTIFACTS:
+        if not bundle.is_shipped(path):
             continue  # runs from Train & compare are listed there
         meta = cache.meta(path)
         rows.append({"model": name.split(" (")[0], "kind": meta.get("name"),

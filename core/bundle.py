@@ -51,12 +51,23 @@ def write_meta(bundle_dir: str | Path, meta: dict) -> None:
     write_text_atomic(Path(bundle_dir) / META_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write a small file so that readers see the old content or the new, never half of it."""
+def write_atomic(path: str | Path, write) -> None:
+    """`write(tmp)` writes a file beside `path` (its folder made if missing), which then replaces
+    `path` at once: readers see the old content or the new, never half of it. `tmp` keeps the
+    name's ending, so writers that add one (numpy's) leave it as it is."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def read_meta(bundle_dir: str | Path) -> dict:
@@ -103,6 +114,11 @@ def checksum(bundle_dir: str | Path) -> str:
         return "missing"  # loading it will say why
     parts = sorted(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in d.iterdir() if f.is_file())
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def is_shipped(bundle_dir: str | Path) -> bool:
+    """A bundle of artifacts/ (made by `make pretrained`), not a run."""
+    return Path(bundle_dir).resolve().parent == ARTIFACTS.resolve()
 
 
 def available(runs_dir: str | Path | None = None) -> list[Path]:

@@ -56,7 +56,7 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
     """(images (N, 28, 28) uint8 as the network sees them, true labels, MNIST test index of each).
     The realistic sets take ~15 s to make, so they are kept as .npz in `cache_dir` (keyed by
     seed, size and preprocessing version: a new pipeline makes them anew)."""
-    from . import preprocess, synth
+    from . import bundle, preprocess, synth
 
     if name not in SETS:
         raise ValueError(f"unknown evaluation set {name!r}; choose one of: {', '.join(SETS)}")
@@ -77,10 +77,7 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
     prepared = [preprocess.prepare(s) for s in sources]
     images = np.stack([preprocess.BLANK if p.blank else p.image for p in prepared])
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, x=images, y=y, index=index)
-        tmp.replace(path)
+        bundle.write_atomic(path, lambda tmp: np.savez(tmp, x=images, y=y, index=index))
     return images, y, index
 
 
@@ -95,10 +92,7 @@ def cached_predictions(bundle_dir, set_name: str, compute, cache_dir: str | Path
     if path.is_file():
         return np.load(path)
     probs = np.asarray(compute(), np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, probs)
-    tmp.replace(path)
+    bundle.write_atomic(path, lambda tmp: np.save(tmp, probs))
     return probs
 
 
@@ -203,7 +197,6 @@ def set_flag(path, test_index: int, record: dict | None) -> None:
         flags[str(test_index)] = record
     from .bundle import write_text_atomic
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, flags_json(flags))
 
 
@@ -296,6 +289,6 @@ def compare_rows(bundle_dirs) -> list[dict]:
                      "train images": meta.get("train_images"), "parameters": meta.get("parameters"),
                      "train_seconds": meta.get("train_seconds"), "val_accuracy": meta.get("val_accuracy"),
                      "test_accuracy": meta.get("test_accuracy"), "per_class": meta.get("test_per_class"),
-                     "shipped": Path(d).resolve().parent == bundle.ARTIFACTS.resolve(),
+                     "shipped": bundle.is_shipped(d),
                      "history": meta.get("history") or {}})
     return rows

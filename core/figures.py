@@ -19,13 +19,12 @@ def confusion(cm, title: str = "", how: str = "count", hide_diagonal: bool = Fal
     from .evaluate import normalised
 
     cm = np.asarray(cm)
-    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) * 100
-    z = normalised(cm, how).astype(object if hide_diagonal else float)
-    if how == "count":
-        z = cm.astype(object) if hide_diagonal else cm
+    share = normalised(cm, "recall") * 100  # for the hover, whatever the view
+    shown = cm if how == "count" else normalised(cm, how)
+    z = shown.astype(object) if hide_diagonal else shown
     if hide_diagonal:
         np.fill_diagonal(z, None)
-    text = cm if how == "count" else np.vectorize(lambda v: f"{v:.1%}" if v else "")(normalised(cm, how))
+    text = cm if how == "count" else np.vectorize(lambda v: f"{v:.1%}" if v else "")(shown)
     fig = go.Figure(go.Heatmap(
         z=z, x=DIGITS, y=DIGITS, text=text, texttemplate="%{text}", showscale=False, hoverongaps=False,
         colorscale=[[0, "#ffffff"], [0.001, "#deebf7"], [0.01, "#9ecae1"], [0.1, "#4292c6"], [1, "#08306b"]],

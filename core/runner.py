@@ -138,8 +138,10 @@ START_UP = 8.0  # s: the worker's TensorFlow import, MNIST from the cache, the t
 
 
 def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
-    n = total - (min(cfg.val_split, total // 5) if cfg.val_split else 0)
-    return (min(n, cfg.limit) if cfg.limit else n) + cfg.drawn
+    """Images one epoch goes through: MNIST's share (as `train.split` takes it) plus the drawings."""
+    from .train import split_sizes  # numpy only: safe in the dashboard's process
+
+    return split_sizes(cfg, total)[0] + cfg.drawn
 
 
 def estimate_seconds(cfg: models.TrainConfig, past: list[dict] = ()) -> float:

@@ -15,15 +15,18 @@ from .evaluate import predict_proba
 from .preprocess import PREPROCESS_VERSION
 
 
+def split_sizes(cfg: models.TrainConfig, total: int) -> tuple[int, int]:
+    """(training images, validation images) that `split` gives from `total` MNIST training images."""
+    n_val = min(cfg.val_split, total // 5) if cfg.val_split else 0
+    n_tr = total - n_val
+    return (min(n_tr, cfg.limit) if cfg.limit else n_tr), n_val
+
+
 def split(mnist: Mnist, cfg: models.TrainConfig):
     """Train / validation arrays: the validation images are the *last* `val_split` training images."""
     x, y = mnist.x_train, mnist.y_train
-    n_val = min(cfg.val_split, len(x) // 5) if cfg.val_split else 0
-    x_tr, y_tr = x[: len(x) - n_val], y[: len(y) - n_val]
-    x_val, y_val = x[len(x) - n_val:], y[len(y) - n_val:]
-    if cfg.limit:
-        x_tr, y_tr = x_tr[: cfg.limit], y_tr[: cfg.limit]
-    return (x_tr, y_tr), (x_val, y_val)
+    n_tr, n_val = split_sizes(cfg, len(x))
+    return (x[:n_tr], y[:n_tr]), (x[len(x) - n_val:], y[len(y) - n_val:])
 
 
 def _draw_chunk(args):

@@ -155,7 +155,8 @@ else:
     if other.error:
         st.warning(f"**{other.label}** cannot be loaded: {other.error}")
     else:
-        diff = evaluate.difference(y, probs, cache.probabilities(other.path, set_name))
+        probs_b = cache.probabilities(other.path, set_name)
+        diff = evaluate.difference(y, probs, probs_b)
         name_b = Path(other.path).name
         left, right = st.columns([2, 3])
         with left, st.container(key="diff_counts"):
@@ -164,7 +165,6 @@ else:
             st.caption(f"Net: {len(diff['fixed']) - len(diff['broken']):+,} images read right by {name_b}.")
         right.plotly_chart(figures.difference(diff["matrix"], f"{name_b} minus {name_a}"), key="cm_diff",
                            config={"displayModeBar": False})
-        probs_b = cache.probabilities(other.path, set_name)
         fixed_tab, broken_tab = st.tabs([f"Fixed by {name_b} ({len(diff['fixed'])})",
                                          f"Broken by {name_b} ({len(diff['broken'])})"])
         for tab, which, key in ((fixed_tab, diff["fixed"], "fixed"), (broken_tab, diff["broken"], "broken")):
