@@ -2,8 +2,8 @@
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-import ui
-from core import bundle, cache
+from app import cache, ui
+from core import bundle
 
 if PagesManager.uses_pages_directory:  # a fresh server's first run: see ui.leave_folder_mode
     ui.leave_folder_mode()

@@ -15,17 +15,20 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"  # shipped bund
 SHIPPED = ("cnn", "improved", "baseline")  # artifacts/<name>, made by `make pretrained`; best first
 PRETRAINED = ARTIFACTS / "cnn"  # the default model: the calibrated CNN
 # bundles trained from the dashboard; not tracked. DIGITREC_RUNS moves them (tests use a scratch folder)
-RUNS = Path(os.environ.get("DIGITREC_RUNS") or ARTIFACTS / "runs")
+# (resolved once: a relative path must not change meaning with the worker's or server's folder)
+RUNS = Path(os.environ.get("DIGITREC_RUNS") or ARTIFACTS / "runs").resolve()
 
 
 class BundleError(Exception):
     """The folder is not a bundle this version of digitrec can use."""
 
 
-def save(model, meta: dict, out_dir: str | Path) -> Path:
-    """Write the bundle to a fresh folder beside `out_dir`, then swap it in.
+def save(model, meta: dict, out_dir: str | Path, replace: bool = True) -> Path:
+    """Write the bundle to a fresh folder beside `out_dir`, then swap it in; returns where it went.
 
-    A crash or Ctrl-C before the swap leaves any earlier bundle at `out_dir` as it was.
+    A crash or Ctrl-C before the swap leaves any earlier bundle at `out_dir` as it was. With
+    `replace=False` a folder already at `out_dir` (a run renamed to this name meanwhile) is never
+    touched: the bundle goes to `out_dir-2`, `-3`, ... instead.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -33,11 +36,24 @@ def save(model, meta: dict, out_dir: str | Path) -> Path:
     try:
         model.save(tmp / MODEL_FILE)
         write_meta(tmp, {"bundle_version": BUNDLE_VERSION, **meta})
+        _sync(tmp / MODEL_FILE)
+        if not replace:
+            base, k = out, 2
+            while True:
+                try:
+                    os.rename(tmp, out)  # fails if `out` exists (and is not empty): never replaces
+                    _sync(out.parent)
+                    return out
+                except OSError:
+                    if not out.exists():
+                        raise
+                    out, k = base.with_name(f"{base.name}-{k}"), k + 1
         old = None
         if out.exists():
             old = out.parent / f".{out.name}-old-{os.getpid()}"
             os.replace(out, old)
         os.replace(tmp, out)
+        _sync(out.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
@@ -60,10 +76,21 @@ def write_atomic(path: str | Path, write) -> None:
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
         write(tmp)
+        _sync(tmp)  # on disk before the rename: a power cut must not leave a 0-byte file under the name
         os.replace(tmp, path)
+        _sync(path.parent)  # and the rename itself
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _sync(path: Path) -> None:
+    """fsync a file or a folder (the folder holds the names: a rename is durable once it is synced)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -81,13 +108,40 @@ def read_meta(bundle_dir: str | Path) -> dict:
         meta = json.loads(meta_path.read_text())
     except (ValueError, UnicodeDecodeError) as e:
         raise BundleError(f"{meta_path}: unreadable ({e})") from None
+    except OSError as e:  # permissions, a vanished file
+        raise BundleError(f"{meta_path}: cannot be read ({e.strerror or e})") from None
     if not isinstance(meta, dict):
         raise BundleError(f"{meta_path}: not a JSON object")
     version = meta.get("bundle_version")
     if version != BUNDLE_VERSION:
         raise BundleError(f"{d}: bundle format version {version!r}, this digitrec reads version "
                           f"{BUNDLE_VERSION}; retrain it with `python -m core train`")
+    _check_types(meta, meta_path)
     return meta
+
+
+_NUMBER = (int, float)
+# What the pages read from meta.json, and the JSON types each may have (None: may be null). A
+# field of another type is a damaged file: refused here, once, with its name, not on every page.
+META_TYPES = {
+    "name": (str,), "config": (dict,), "test_accuracy": _NUMBER + (type(None),),
+    "val_accuracy": _NUMBER + (type(None),), "train_accuracy": _NUMBER + (type(None),),
+    "parameters": (int,), "train_images": (int,), "train_seconds": _NUMBER, "epochs_done": (int,),
+    "stopped": (bool,), "history": (dict,), "test_per_class": (list,), "calibration": (dict,),
+    "created": (str,), "made_by": (str,),
+}
+CONFIG_TYPES = {"model": (str,), "epochs": (int,), "batch_size": (int,), "hidden": (int,),
+                "learning_rate": _NUMBER, "seed": (int,)}
+
+
+def _check_types(meta: dict, path: Path) -> None:
+    for fields, where in ((META_TYPES, meta), (CONFIG_TYPES, meta.get("config") or {})):
+        for key, types in fields.items():
+            value = where.get(key)
+            if key in where and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+                raise BundleError(f"{path}: {key!r} is {value!r}, not a {'/'.join(t.__name__ for t in types)}")
+    if "test_per_class" in meta and not all(isinstance(v, _NUMBER) for v in meta["test_per_class"]):
+        raise BundleError(f"{path}: 'test_per_class' must hold numbers")
 
 
 def load(bundle_dir: str | Path):

@@ -6,129 +6,98 @@ train on) and on realistic images made from those digits; never on the test set.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 
-from . import synth
+from . import bundle, gate, styles, synth
+from .novelty import OOD_FILE, Novelty, fit_temperature, scale_temperature
 from .preprocess import PREPROCESS_VERSION, ink_thickness
+from .recognizer import Recognizer
 
-OOD_FILE = "ood.npz"
-PCA_DIMS = 48  # features are reduced to this before the Mahalanobis distance: stable with ~10k images
-# Shares of real, realistic digits each test may refuse on the calibration images. Together they
-# must stay well under the 2% goal on new images; the gate does most of the work on non-digits,
-# so it gets the largest share (measured trade-offs: README, "An honest no_digit").
-MAX_REFUSED = 0.004  # confidence below the "ok" threshold
-MAX_NO_DIGIT = 0.001  # features unlike MNIST's (novelty); it adds little once the gate is there
-# the gate (gate.py) says "not a digit". 0.5% -> 0.75% when brush drawings joined the calibration
-# images: on validation images it took non-digits refused from 85.1% to 87.7% for brush drawings
-# refused 0.8% -> 1.0% and photos/canvases 1.0% -> 1.3% (2026-11-25)
-MAX_GATE = 0.0075
+# Shares of real digits each test may refuse, in every calibration style: the *worst* style sets
+# each threshold, so no style the model was trained on loses more than these. Together they must
+# stay under the 1% per style that the issue asks on styles never seen (README, "An honest no_digit").
+MAX_REFUSED = 0.003  # confidence below the "ok" threshold
+MAX_NO_DIGIT = 0.001  # features unlike MNIST's (novelty): a last net for what the other tests miss
+MAX_OTHER = 0.004  # the network's own "not a digit" class (11-class models): most non-digits stop here
+MAX_GATE = 0.0075  # the separate digit-or-not gate (gate.py), when a bundle has one
+# A digit 8 px tall has lost most of its shape: it may be refused up to this many times as often
+WIDER = {"pixel8": 3.0}
+PER_STYLE = 300  # calibration images per style: a 0.3% quantile rests on about one image each
 
-
-def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    """The T for softmax(log p / T) that minimises the negative log-likelihood of the true labels."""
-    from scipy.optimize import minimize_scalar
-
-    logp = np.log(np.clip(probs, 1e-12, None))
-    y = np.asarray(y, int)
-
-    def nll(log_t):
-        z = logp / np.exp(log_t)
-        z -= z.max(axis=1, keepdims=True)
-        return float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(axis=1))).mean())
-
-    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+def calibration_images(recognizer, x, y, per_style: int, seed: int) -> dict:
+    """{style: prepared images} of the digits (x, y) as people send them: synth's photos and
+    canvases and every *seen* style of core.styles (held-out styles never calibrate)."""
+    rng = np.random.default_rng(seed)
+    samples = synth.generate(x, y, per_style, seed=seed)
+    out = {kind: np.stack([recognizer.prepare(s.data).image for s in samples if s.kind == kind])
+           for kind in ("photo", "canvas")}
+    for name, style in styles.DIGIT_STYLES.items():
+        if style.seen:
+            imgs, _, _ = styles.suite_digits(name, x, y, per_style, int(rng.integers(1 << 30)))
+            out[name] = np.stack([recognizer.prepare(img).image for img in imgs])
+    return out
 
 
-class Novelty:
-    """How unlike MNIST digits an input is: the smallest class-conditional Mahalanobis distance of
-    the network's own features (the input of its last Dense layer), after PCA."""
-
-    def __init__(self, mean, components, class_means, precision, threshold=np.inf):
-        self.mean, self.components = mean, components
-        self.class_means, self.precision, self.threshold = class_means, precision, float(threshold)
-
-    @classmethod
-    def fit(cls, features: np.ndarray, y: np.ndarray) -> "Novelty":
-        mean = features.mean(axis=0)
-        centred = features - mean
-        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
-        components = vt[:PCA_DIMS].T
-        z = centred @ components
-        class_means = np.stack([z[y == k].mean(axis=0) for k in range(10)])
-        resid = z - class_means[y]
-        cov = resid.T @ resid / len(z) + 1e-6 * np.eye(z.shape[1])
-        return cls(mean, components, class_means, np.linalg.inv(cov))
-
-    def score(self, features: np.ndarray) -> np.ndarray:
-        z = (features - self.mean) @ self.components
-        d = z[:, None, :] - self.class_means[None]
-        return np.sqrt(np.einsum("nkd,de,nke->nk", d, self.precision, d).min(axis=1))
-
-    def save(self, path) -> None:
-        np.savez(path, mean=self.mean, components=self.components, class_means=self.class_means,
-                 precision=self.precision, threshold=self.threshold)
-
-    @classmethod
-    def load(cls, path) -> "Novelty":
-        with np.load(path, allow_pickle=False) as z:
-            return cls(z["mean"], z["components"], z["class_means"], z["precision"], z["threshold"])
+def _worst(scores: dict, budget: float, low: bool) -> float:
+    """The threshold that refuses at most `budget` (times WIDER) of every style: each style's
+    quantile, then the most lenient of them."""
+    q = [np.quantile(v, budget * WIDER.get(k, 1.0) if low else 1 - budget * WIDER.get(k, 1.0))
+         for k, v in scores.items()]
+    return float(min(q) if low else max(q))
 
 
-def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = 300, seed: int = 12345) -> dict:
+def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE, seed: int = 12345) -> dict:
     """Fit temperature and novelty on held-out digits; pick thresholds from realistic images.
 
     Returns the `calibration` dict for meta.json (thresholds plus what was measured) and the
     fitted Novelty, which the caller saves beside the model.
     """
-    raw, _ = recognizer.forward(x_val)
+    raw = recognizer.forward(x_val)[0]
     temperature = fit_temperature(raw, y_val)
-    _, feats = recognizer.forward(x_fit)
+    feats = recognizer.forward(x_fit)[1]
     novelty = Novelty.fit(feats, np.asarray(y_fit, int))
     # no digit we trained on has thicker ink (rounded up, so that one is still accepted)
     thickest = math.ceil(float(ink_thickness(x_fit).max()) * 1000) / 1000
 
-    samples = synth.generate(x_val, y_val, per_kind, seed=seed)
-    drawn = [png for png, _, _ in synth.drawings(x_val, y_val, per_kind, seed=seed + 1)]  # fat brushes too
-    digits = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind in ("photo", "canvas")]
-                      + [recognizer.prepare(png).image for png in drawn])
-    others = np.stack([recognizer.prepare(s.data).image for s in samples if s.kind == "nondigit"])
-
-    from .recognizer import scale_temperature
-
-    probs, feats = recognizer.forward(digits)
-    conf_d, nov_d = scale_temperature(probs, temperature).max(axis=1), novelty.score(feats)
-    novelty.threshold = float(np.quantile(nov_d, 1 - MAX_NO_DIGIT))
+    by_style = calibration_images(recognizer, x_val, y_val, per_kind, seed)
+    scored = {k: recognizer.forward(v) for k, v in by_style.items()}
+    conf = {k: scale_temperature(p, temperature).max(axis=1) for k, (p, _, _) in scored.items()}
+    novelty.threshold = _worst({k: novelty.score(f) for k, (_, f, _) in scored.items()}, MAX_NO_DIGIT, low=False)
     cal = {
         "temperature": round(temperature, 4),
-        "ok_threshold": round(float(np.quantile(conf_d, MAX_REFUSED)), 4),
-        "uncertain_threshold": round(float(np.quantile(conf_d, MAX_NO_DIGIT)), 4),
+        "ok_threshold": round(_worst(conf, MAX_REFUSED, low=True), 4),
+        "uncertain_threshold": round(_worst(conf, MAX_NO_DIGIT, low=True), 4),
         "novelty_threshold": round(novelty.threshold, 4),
-        "measured_on": f"{len(digits)} realistic images of validation digits (photos, canvases, brush "
-                       f"drawings), {len(others)} non-digits",
+        "measured_on": f"{per_kind} images of validation digits in each of {len(by_style)} styles "
+                       f"({', '.join(by_style)}), the worst style setting each threshold",
         "max_thickness": thickest,
     }
+    if recognizer.meta.get("config", {}).get("nondigits"):
+        cal["other_threshold"] = round(_worst({k: o for k, (_, _, o) in scored.items()}, MAX_OTHER, low=False), 6)
     if recognizer.has_gate:
-        cal["gate_threshold"] = round(float(np.quantile(recognizer.digit_scores(digits), MAX_GATE)), 6)
+        cal["gate_threshold"] = round(_worst({k: recognizer.digit_scores(v) for k, v in by_style.items()},
+                                             MAX_GATE, low=True), 6)
     # What these thresholds refuse, measured by the recognizer's own rule
     judged = recognizer.with_calibration(cal, novelty)
-    for name, images in (("digits", digits), ("nondigits", others)):
-        cal[f"{name}_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(images)])), 4)
+    refused = {k: float(np.mean([p.status != "ok" for p in judged.classify(v)])) for k, v in by_style.items()}
+    cal["digits_refused"] = round(float(np.mean(list(refused.values()))), 4)
+    cal["worst_style"] = max(refused, key=refused.get)
+    cal["worst_style_refused"] = round(refused[cal["worst_style"]], 4)
+    others = np.stack([recognizer.prepare(synth.nondigit(rng)).image
+                       for rng in [np.random.default_rng(seed + 1)] for _ in range(per_kind)])
+    cal["nondigits_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(others)])), 4)
     return cal, novelty
 
 
-def calibrate_bundle(bundle_dir, mnist, per_kind: int = 1500, gate_config=None) -> dict:
+def calibrate_bundle(bundle_dir, mnist, per_kind: int = PER_STYLE, gate_config=None) -> dict:
     """Calibrate a bundle in place: `calibration` in meta.json and the novelty model in ood.npz.
 
     With a `gate_config` (gate.GateConfig), first train the digit-or-not gate into the bundle on the
     training digits that calibration does not use.
     """
-    import os
-    from pathlib import Path
-
-    from . import bundle, gate
-    from .recognizer import Recognizer
-
     d = Path(bundle_dir)
     meta = bundle.read_meta(d)
     n_val = int(meta.get("val_images") or 0)

@@ -66,6 +66,9 @@ def data(data_path, unverified):
 @click.option("--seed", type=int)
 @click.option("--val-split", type=click.IntRange(0), help="Training images held out for validation (0: none).")
 @click.option("--limit", type=click.IntRange(1), help="Train on only the first N images (smoke runs).")
+@click.option("--drawn", type=click.IntRange(0), help="Extra digits drawn with the canvas brush.")
+@click.option("--styled", type=click.IntRange(0), help="Extra digits in the seen styles (core.styles).")
+@click.option("--nondigits", type=click.IntRange(0), help="Images of the 11th class, not a digit (0: ten classes).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Also write the evaluation report here.")
 @data_option
 @friendly_errors

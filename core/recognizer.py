@@ -7,7 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, calibrate, gate, preprocess
+from . import bundle, gate, preprocess
+from .novelty import OOD_FILE, Novelty, scale_temperature
+
+# Why an answer is not "ok", in the order the tests are applied (the first that fires is named).
+REASONS = {
+    "blank": "no ink found",
+    "thickness": "ink thicker than any digit's stroke (a filled blob)",
+    "other": "the network's own \"not a digit\" class",
+    "gate": "the digit-or-not gate",
+    "novelty": "features unlike any digit's",
+    "low_confidence": "too unsure of the digit",
+}
 
 # Used when a bundle carries no calibration of its own (see calibrate.py).
 DEFAULT_CALIBRATION = {"temperature": 1.0, "ok_threshold": 0.5, "uncertain_threshold": 0.3}
@@ -22,6 +33,8 @@ class Prediction:
     probabilities: list  # 10 calibrated probabilities
     box: tuple = (0, 0, 0, 0)  # (x, y, w, h) of the ink in the input image
     input: np.ndarray = field(default=None, repr=False)  # the 28x28 uint8 image the network saw
+    # which test decided a status other than "ok": one of REASONS ("" when ok)
+    reason: str = ""
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -50,8 +63,8 @@ class Recognizer:
         self.bundle_dir = Path(bundle_dir) if bundle_dir else bundle.default_bundle()
         self.model, self.meta = bundle.load(self.bundle_dir)
         self.calibration = {**DEFAULT_CALIBRATION, **self.meta.get("calibration", {})}
-        ood = self.bundle_dir / calibrate.OOD_FILE
-        self.novelty = calibrate.Novelty.load(ood) if ood.is_file() else None
+        ood = self.bundle_dir / OOD_FILE
+        self.novelty = Novelty.load(ood) if ood.is_file() else None
         import keras
         import tensorflow as tf
 
@@ -83,17 +96,20 @@ class Recognizer:
 
     # ------------------------------------------------------------ the network
     def forward(self, images: np.ndarray, batch: int = 1024):
-        """(probabilities summing to 1, features) for a (N, 28, 28) batch, uncalibrated."""
+        """(digit probabilities summing to 1, features, "not a digit" probability) for a
+        (N, 28, 28) batch, uncalibrated. A ten-class model's last part is zeros."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28)
         if len(x) == 0:
-            return np.zeros((0, 10)), np.zeros((0, 0))
+            return np.zeros((0, 10)), np.zeros((0, 0)), np.zeros(0)
         probs, feats = [], []
         for i in range(0, len(x), batch):
             p, f = self._forward(x[i: i + batch])
             probs.append(np.asarray(p, np.float64))
             feats.append(np.asarray(f, np.float64).reshape(len(p), -1))
         probs, feats = np.concatenate(probs), np.concatenate(feats)
-        return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None), feats
+        other = probs[:, 10] if probs.shape[1] > 10 else np.zeros(len(probs))
+        probs = probs[:, :10]
+        return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None), feats, other
 
     @property
     def has_gate(self) -> bool:
@@ -107,16 +123,22 @@ class Recognizer:
         return np.concatenate([np.asarray(self._gate(x[i: i + batch]), np.float64).reshape(-1)
                                for i in range(0, len(x), batch)])
 
-    def refused(self, feats: np.ndarray, images: np.ndarray) -> np.ndarray:
-        """True where the input is not a digit: unlike any MNIST digit, rejected by the gate, or
-        ink thicker than any training digit's (a filled blob)."""
-        out = np.zeros(len(images), bool)
-        if "max_thickness" in self.calibration:
-            out |= preprocess.ink_thickness(images) > self.calibration["max_thickness"]
+    def refusals(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """Per image, the first test that finds it is not a digit ("" where none does): ink
+        thicker than any training digit's (a filled blob), the network's "not a digit" class,
+        the gate, features unlike any MNIST digit's. Each test runs only when calibrated."""
+        cal, out = self.calibration, np.full(len(images), "", dtype=object)
+        tests = []
+        if "max_thickness" in cal:
+            tests.append(("thickness", lambda: preprocess.ink_thickness(images) > cal["max_thickness"]))
+        if "other_threshold" in cal:
+            tests.append(("other", lambda: other > cal["other_threshold"]))
+        if self._gate is not None and "gate_threshold" in cal:
+            tests.append(("gate", lambda: self.digit_scores(images) < cal["gate_threshold"]))
         if self.novelty is not None:
-            out |= self.novelty.score(feats) > self.novelty.threshold
-        if self._gate is not None and "gate_threshold" in self.calibration:
-            out |= self.digit_scores(images) < self.calibration["gate_threshold"]
+            tests.append(("novelty", lambda: self.novelty.score(feats) > self.novelty.threshold))
+        for name, fires in tests:
+            out[(out == "") & fires()] = name
         return out
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
@@ -129,18 +151,19 @@ class Recognizer:
     def classify(self, images: np.ndarray, boxes=None) -> list[Prediction]:
         if len(images) == 0:
             return []
-        raw, feats = self.forward(images)
+        raw, feats, other = self.forward(images)
         probs = scale_temperature(raw, self.calibration["temperature"])
-        novel = self.refused(feats, images)
+        refusals = self.refusals(feats, images, other)
         boxes = boxes or [(0, 0, 0, 0)] * len(probs)
-        return [self._decide(p, img, box, n) for p, img, box, n in zip(probs, images, boxes, novel)]
+        return [self._decide(p, img, box, r) for p, img, box, r in zip(probs, images, boxes, refusals)]
 
-    def _decide(self, p, image, box, novel) -> Prediction:
+    def _decide(self, p, image, box, refusal: str) -> Prediction:
         guess = int(p.argmax())
         conf = float(p[guess])
-        status = "no_digit" if novel else decide(conf, self.calibration)
+        status = "no_digit" if refusal else decide(conf, self.calibration)
+        reason = refusal or ("" if status == "ok" else "low_confidence")
         return Prediction(guess if status == "ok" else None, guess, round(conf, 6), status,
-                          [round(float(v), 6) for v in p], tuple(box), image)
+                          [round(float(v), 6) for v in p], tuple(box), image, reason)
 
     # ------------------------------------------------------------ images
     def predict(self, image) -> Prediction:
@@ -181,14 +204,6 @@ class Recognizer:
                           "settings were chosen on a validation split of the training images"}
 
 
-def scale_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax(log p / T): T > 1 softens over-confident outputs; rows are renormalised."""
-    logp = np.log(np.clip(probs, 1e-12, None)) / temperature
-    logp -= logp.max(axis=1, keepdims=True)
-    e = np.exp(logp)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def decide(confidence: float, calibration: dict) -> str:
     if confidence >= calibration["ok_threshold"]:
         return "ok"
@@ -198,4 +213,4 @@ def decide(confidence: float, calibration: dict) -> str:
 
 
 def blank_prediction() -> Prediction:
-    return Prediction(None, None, 0.0, "no_digit", [0.0] * 10, (0, 0, 0, 0), preprocess.BLANK)
+    return Prediction(None, None, 0.0, "no_digit", [0.0] * 10, (0, 0, 0, 0), preprocess.BLANK, "blank")

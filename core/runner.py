@@ -33,15 +33,16 @@ LOCK_FILE = ".train.lock"
 JOBS_DIR = ".jobs"
 NICE = 19  # the worker yields the CPU to the dashboard (drawing, reloads) while it trains; alone, it runs at full speed
 BATCH_EVERY = 0.25  # seconds between progress events: smooth enough, cheap on 60,000/32 batches
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # used with fullmatch: "$" lets a trailing newline pass
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class Busy(RuntimeError):
     """A run is going already; `job` is its status."""
 
-    def __init__(self, job: "Job"):
-        super().__init__(f"a training is running: {job.summary()}")
+    def __init__(self, job: "Job | None"):
+        super().__init__(f"a training is running: {job.summary()}" if job is not None else
+                         "a training is starting in another tab")
         self.job = job
 
 
@@ -141,7 +142,7 @@ def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
     """Images one epoch goes through: MNIST's share (as `train.split` takes it) plus the drawings."""
     from .train import split_sizes  # numpy only: safe in the dashboard's process
 
-    return split_sizes(cfg, total)[0] + cfg.drawn
+    return split_sizes(cfg, total)[0] + cfg.drawn + cfg.styled + cfg.nondigits
 
 
 def estimate_seconds(cfg: models.TrainConfig, past: list[dict] = ()) -> float:
@@ -190,9 +191,19 @@ def _try_lock(f, wait: float = 0.0) -> bool:
             time.sleep(0.05)
 
 
+class DamagedJob(ValueError):
+    """A job folder whose request cannot be read (0 bytes after a crash, edited by hand)."""
+
+
 def read(folder: Path, alive: bool | None = None) -> Job:
     folder = Path(folder)
-    request = json.loads((folder / "request.json").read_text())
+    try:
+        request = json.loads((folder / "request.json").read_text())
+        if not isinstance(request, dict) or not isinstance(request.get("configs"), list) \
+                or not isinstance(request.get("names"), list) or not isinstance(request.get("created"), (int, float)):
+            raise ValueError("not a job request")
+    except (OSError, ValueError) as e:
+        raise DamagedJob(f"{folder / 'request.json'}: {e}") from None
     events = []
     path = folder / "events.jsonl"
     if path.exists():
@@ -206,18 +217,41 @@ def read(folder: Path, alive: bool | None = None) -> Job:
     return Job(folder.name, folder, request, events, alive)
 
 
-def _latest_folder(runs: Path) -> Path | None:
+def _job_folders(runs: Path) -> list[Path]:
+    """Job folders, oldest first (ids sort by their UTC time)."""
     jobs = runs / JOBS_DIR
     if not jobs.is_dir():
-        return None
-    folders = sorted((d for d in jobs.iterdir() if (d / "request.json").is_file()), key=lambda d: d.name)
+        return []
+    return sorted((d for d in jobs.iterdir() if (d / "request.json").is_file()), key=lambda d: d.name)
+
+
+def _latest_folder(runs: Path) -> Path | None:
+    folders = _job_folders(runs)
     return folders[-1] if folders else None
 
 
 def latest(runs_dir: str | Path | None = None) -> Job | None:
-    """The newest job (running or finished), or None."""
-    folder = _latest_folder(Path(runs_dir or bundle.RUNS))
-    return read(folder) if folder else None
+    """The newest readable job (running or finished), or None. Damaged job folders are skipped
+    (`damaged` lists them)."""
+    runs = Path(runs_dir or bundle.RUNS)
+    folders = _job_folders(runs)
+    for folder in reversed(folders):
+        try:
+            return read(folder, alive=_locked(runs) and folder == folders[-1])
+        except DamagedJob:
+            continue
+    return None
+
+
+def damaged(runs_dir: str | Path | None = None) -> list[str]:
+    """Job folders that cannot be read, for the page to name."""
+    out = []
+    for folder in _job_folders(Path(runs_dir or bundle.RUNS)):
+        try:
+            read(folder, alive=False)
+        except DamagedJob as e:
+            out.append(str(e))
+    return out
 
 
 def run_name(cfg: models.TrainConfig, when: float | None = None) -> str:
@@ -248,7 +282,8 @@ def start(configs: list[models.TrainConfig], runs_dir: str | Path | None = None,
             if job is None or job.of("end") == [] or not _try_lock(lock, wait=5.0):
                 raise Busy(job)
         now = time.time()
-        job_id = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{os.getpid()}-{int(now * 1e6) % 1000000:06d}"
+        # UTC: in the hour the clocks go back, local time would sort a new job before older ones
+        job_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
         folder = runs / JOBS_DIR / job_id
         names = _unique([run_name(c, now) for c in configs], runs)
         try:
@@ -283,16 +318,31 @@ def stop(job: Job) -> None:
     (job.folder / "stop").touch()
 
 
+def _a_run(src: Path, runs: Path, verb: str) -> None:
+    """RunError unless `src` is an existing run of `runs` (never a shipped bundle)."""
+    if bundle.is_shipped(src) or src.parent.resolve() != runs.resolve():
+        raise RunError(f"only runs trained from the dashboard can be {verb}; {src.name} is not one")
+    if not src.is_dir():
+        raise RunError(f"{src.name} is gone (deleted or renamed in another tab?); nothing was {verb}")
+
+
+def reserved(runs_dir: str | Path | None = None) -> set[str]:
+    """Names the running job will save its runs under."""
+    job = latest(runs_dir)
+    return set(job.request["names"]) if job is not None and job.state == "running" else set()
+
+
 def rename(bundle_dir: str | Path, new_name: str, runs_dir: str | Path | None = None) -> Path:
     """Rename a run (only runs, never a shipped bundle). Raises RunError with the reason."""
     src, runs = Path(bundle_dir), Path(runs_dir or bundle.RUNS)
-    if src.parent.resolve() != runs.resolve():
-        raise RunError("only runs trained from the dashboard can be renamed")
-    if not NAME.match(new_name):
+    _a_run(src, runs, "renamed")
+    if not NAME.fullmatch(new_name):
         raise RunError("a name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     dst = runs / new_name
-    if dst.exists():
-        raise RunError(f"a run named {new_name!r} exists already")
+    if dst.exists() or new_name in bundle.SHIPPED:
+        raise RunError(f"a model named {new_name!r} exists already")
+    if new_name in reserved(runs):
+        raise RunError(f"the running training will save a run as {new_name!r}; choose another name")
     try:
         os.rename(src, dst)
     except OSError as e:
@@ -303,8 +353,7 @@ def rename(bundle_dir: str | Path, new_name: str, runs_dir: str | Path | None = 
 def delete(bundle_dir: str | Path, runs_dir: str | Path | None = None) -> None:
     """Delete a run: it leaves the pickers at once (a hidden rename), then its files go."""
     src, runs = Path(bundle_dir), Path(runs_dir or bundle.RUNS)
-    if src.parent.resolve() != runs.resolve():
-        raise RunError("only runs trained from the dashboard can be deleted")
+    _a_run(src, runs, "deleted")
     gone = runs / f".deleted-{src.name}-{time.time_ns()}"
     try:
         os.rename(src, gone)
@@ -373,9 +422,9 @@ def work(folder: Path) -> str:
             cfg = models.TrainConfig(**cfg_dict)
             steps = math.ceil(train_images(cfg, len(mnist.x_train)) / cfg.batch_size)
             progress = _progress_callback(keras, emit, i, stop_file, steps)
-            meta = train.train(cfg, mnist, runs / name, callbacks=[progress],
+            meta = train.train(cfg, mnist, runs / name, callbacks=[progress], replace=False,
                                extra_meta={"made_by": "dashboard", "job": folder.name})
-            emit("saved", run=i, bundle=str(runs / name), test_accuracy=meta["test_accuracy"],
+            emit("saved", run=i, bundle=meta["bundle"], test_accuracy=meta["test_accuracy"],
                  stopped=meta["stopped"], epochs_done=meta["epochs_done"])
         state = "stopped" if stop_file.exists() else "done"
     except Exception as e:  # noqa: BLE001 - reported on the page; the next run starts afresh

@@ -11,6 +11,7 @@ that changes on disk is loaded anew. Calls are serialised (one lock): a predicti
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -53,6 +54,8 @@ def _handle(cache: dict, op: str, args: dict):
         return rec.read(args["image"])
     if op == "probabilities":
         return rec.probabilities(args["images"])
+    if op == "judge":  # the whole answer per 28x28 image, without the image itself (it is the caller's)
+        return [dataclasses.replace(p, input=None) for p in rec.classify(args["images"])]
     if op == "saliency":
         from .evaluate import saliency
 
@@ -164,6 +167,10 @@ class Service:
 
     def probabilities(self, bundle_dir: str | Path, images):
         return self.call("probabilities", bundle=str(bundle_dir), images=images)
+
+    def judge(self, bundle_dir: str | Path, images):
+        """A Prediction (status, reason, guess, confidence) for every 28x28 image."""
+        return self.call("judge", bundle=str(bundle_dir), images=images)
 
     def saliency(self, bundle_dir: str | Path, image, target: int):
         return self.call("saliency", bundle=str(bundle_dir), image=image, target=int(target))

@@ -29,35 +29,55 @@ def split(mnist: Mnist, cfg: models.TrainConfig):
     return (x[:n_tr], y[:n_tr]), (x[len(x) - n_val:], y[len(y) - n_val:])
 
 
-def _draw_chunk(args):
-    """Prepared brush drawings of the digits `x` (runs in a worker process)."""
-    from . import preprocess, synth
+NOT_A_DIGIT = 10  # the label of the 11th class (TrainConfig.nondigits)
 
-    x, seed = args
+
+def _extra_chunk(args):
+    """Prepared images of one kind made from the digits `x` (runs in a worker process):
+    "drawn" (round brush on the canvas), "styled" (a seen style of core.styles) or "nondigit"."""
+    from . import gate, preprocess, styles, synth
+
+    kind, x, y, seed = args
     rng = np.random.default_rng(seed)
-    out = []
-    for digit in x:
-        p = preprocess.prepare(synth.brush_drawing(digit, rng, float(rng.integers(8, 41))))
-        out.append(preprocess.BLANK if p.blank else p.image)
-    return np.stack(out)
+    seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
+    fonts = styles.fonts(seen=True)
+    images, labels = [], []
+    for i, digit in enumerate(x):
+        if kind == "drawn":
+            img = synth.brush_drawing(digit, rng, float(rng.integers(8, 41)))
+        elif kind == "styled":
+            img = styles.digit_image(seen[rng.integers(len(seen))], digit, y[i], rng)
+        else:
+            img = gate.present(gate.nondigit_ink(rng, x, fonts), rng)
+        p = preprocess.prepare(img)
+        if p.blank and kind != "drawn":
+            continue  # a style that lost all its ink teaches nothing
+        images.append(preprocess.BLANK if p.blank else p.image)
+        labels.append(NOT_A_DIGIT if kind == "nondigit" else int(y[i]))
+    return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.asarray(labels, np.int64)
 
 
-def drawn_digits(x, y, n: int, seed: int, workers: int = 2):
-    """(images, labels): `n` of the digits `x` drawn with a round brush on the canvas, then
-    preprocessed exactly as the dashboard does; what the canvas sends the network."""
+def extra_images(kind: str, x, y, n: int, seed: int, workers: int = 2):
+    """(images, labels): `n` images of `kind` (see _extra_chunk) from the digits (x, y), prepared
+    exactly as the dashboard prepares what people send; what the network will be shown."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    rng = np.random.default_rng(seed + 7)
+    rng = np.random.default_rng(seed + {"drawn": 7, "styled": 11, "nondigit": 13}[kind])
     pick = rng.choice(len(x), n, replace=n > len(x))
     chunks = [c for c in np.array_split(pick, max(1, workers * 4)) if len(c)]
-    jobs = [(x[c], seed * 1000 + i) for i, c in enumerate(chunks)]
+    jobs = [(kind, x[c], y[c], seed * 1000 + i) for i, c in enumerate(chunks)]
     if workers > 1:  # spawn: the caller may already run TensorFlow's threads
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            images = list(pool.map(_draw_chunk, jobs))
+            parts = list(pool.map(_extra_chunk, jobs))
     else:
-        images = [_draw_chunk(j) for j in jobs]
-    return np.concatenate(images), y[np.concatenate(chunks)]
+        parts = [_extra_chunk(j) for j in jobs]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def drawn_digits(x, y, n: int, seed: int, workers: int = 2):
+    """`n` of the digits `x` drawn with a round brush on the canvas, then preprocessed."""
+    return extra_images("drawn", x, y, n, seed, workers)
 
 
 def affine_params(tf, batch: int, cfg: models.TrainConfig):
@@ -102,7 +122,7 @@ def make_dataset(tf, x, y, cfg: models.TrainConfig, training: bool):
     if training and cfg.augment:
         ds = ds.map(lambda a, b: (augment_batch(tf, a, cfg), b), num_parallel_calls=tf.data.AUTOTUNE)
     if cfg.label_smoothing:
-        ds = ds.map(lambda a, b: (a, tf.one_hot(tf.cast(b, tf.int32), 10)))
+        ds = ds.map(lambda a, b: (a, tf.one_hot(tf.cast(b, tf.int32), cfg.classes)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -145,18 +165,20 @@ def library_versions() -> dict:
 
 
 def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: int = 0,
-          callbacks=(), extra_meta: dict | None = None) -> dict:
-    """Train `cfg.model` and save the bundle at `out_dir`; returns its meta. `callbacks`: Keras
-    callbacks (progress, stop); `extra_meta` is merged into meta.json (how the run was made)."""
+          callbacks=(), extra_meta: dict | None = None, replace: bool = True) -> dict:
+    """Train `cfg.model` and save the bundle at `out_dir`; returns its meta, with "bundle" (where it
+    went: `replace=False` never replaces a folder, see bundle.save). `callbacks`: Keras callbacks
+    (progress, stop); `extra_meta` is merged into meta.json (how the run was made)."""
     cfg.check()  # fail on an unknown name or a setting out of range before the slow imports
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(cfg.seed)
     (x_tr, y_tr), (x_val, y_val) = split(mnist, cfg)
-    if cfg.drawn:
-        x_drawn, y_drawn = drawn_digits(x_tr, y_tr, cfg.drawn, cfg.seed)
-        x_tr, y_tr = np.concatenate([x_tr, x_drawn]), np.concatenate([y_tr, y_drawn])
+    for kind, n in (("drawn", cfg.drawn), ("styled", cfg.styled), ("nondigit", cfg.nondigits)):
+        if n:
+            x_more, y_more = extra_images(kind, x_tr, y_tr, n, cfg.seed)
+            x_tr, y_tr = np.concatenate([x_tr, x_more]), np.concatenate([y_tr, y_more])
     model = models.build(cfg)
     steps = math.ceil(len(x_tr) / cfg.batch_size)
     compile_model(keras, model, cfg, steps)
@@ -176,7 +198,7 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
         "parameters": int(model.count_params()),
         "train_images": int(len(x_tr)),
         "val_images": int(len(x_val)),
-        "train_accuracy": accuracy(model, x_tr, y_tr),
+        "train_accuracy": accuracy(model, x_tr[y_tr < 10], y_tr[y_tr < 10]),  # digits only
         "val_accuracy": accuracy(model, x_val, y_val) if len(x_val) else None,
         "test_accuracy": float(np.mean(test_pred == mnist.y_test)),
         "test_per_class": per_class_accuracy(test_pred, mnist.y_test),
@@ -190,5 +212,5 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra_meta or {}),
     }
-    bundle.save(model, meta, out_dir)
-    return meta
+    saved = bundle.save(model, meta, out_dir, replace=replace)
+    return {**meta, "bundle": str(saved)}

@@ -1,8 +1,8 @@
 """Draw & upload: a digit drawn, uploaded or photographed, and what the network makes of it."""
 import streamlit as st
 
-import ui
-from core import cache, figures, preprocess
+from app import cache, ui
+from core import figures, preprocess
 from core.service import ServiceError
 
 ui.page_setup()

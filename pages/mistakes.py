@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import ui
-from core import cache, evaluate, figures
+from app import cache, ui
+from core import evaluate, figures, suite
 
 ui.page_setup()
 st.title("Confusion matrix & mistakes")
@@ -17,6 +17,53 @@ model = cache.load(st.session_state["model"])
 if model.error:
     st.warning(f"**{model.label}** cannot be loaded, so it cannot be scored: {model.error}. Pick another model "
                "in the sidebar.")
+    st.stop()
+
+view = st.segmented_control("View", ["Confusion matrix", "Refusals"], default="Confusion matrix", key="cm_view",
+                            help="Refusals: digits in many styles (bold, pixelated, printed, photographed…) and "
+                                 "things that are not digits, and what the model answers for each.") or "Confusion matrix"
+
+
+def refusal_clicked() -> None:
+    points = st.session_state["rf_chart"].selection.points
+    if points:
+        st.session_state["rf_pick"] = tuple(points[0]["customdata"][:2])
+
+
+if view == "Refusals":
+    cols, rep = cache.refusals(model.path)
+    by_name = {c.name: c for c in cols}
+    st.caption(f"**{model.label}** on {cache.REFUSALS_N} MNIST test digits per style and {cache.REFUSALS_N} "
+               "non-digits per family (`python benchmarks/styles.py` scores 1,000 each). ◆ marks the styles the "
+               "model never saw in training or calibration: their figures are the honest estimate for new handwriting.")
+    bars, curve = st.columns([3, 2], gap="large")
+    with bars, st.container(key="refusals"):
+        st.plotly_chart(figures.refusals(rep["rows"]), key="rf_chart", on_select=refusal_clicked,
+                        selection_mode="points", config={"displayModeBar": False})
+        st.caption("Click a bar segment to see its images below, most confident guess first.")
+    with curve:
+        st.plotly_chart(figures.risk_coverage(rep["curve"], rep["point"]), key="rf_curve",
+                        config={"displayModeBar": False})
+        st.caption("All digit styles together: as the confidence threshold moves, how many digits get an "
+                   "answer (coverage) and how many of those answers are wrong (risk).")
+        st.dataframe(pd.DataFrame([{"style": r["style"], "seen in training": r["seen"], "refused": r["refused"],
+                                    "read right": r.get("read_right"), "misread": r.get("misread")}
+                                   for r in rep["rows"]]), hide_index=True, key="rf_table",
+                     column_config={k: st.column_config.NumberColumn(format="percent")
+                                    for k in ("refused", "read right", "misread")})
+    style, outcome = st.session_state.get("rf_pick") or (next(r["style"] for r in rep["rows"] if r["kind"] == "digit"), "other")
+    col = by_name.get(style)
+    if col is not None:
+        picked = suite.outcome_of(rep, col, outcome)[:PER_PAGE]
+        st.subheader(f"{style}: {outcome.replace('_', ' ')} ({len(suite.outcome_of(rep, col, outcome))} images)")
+        im = rep["images"][style]
+        with st.container(key="rf_gallery"):
+            if len(picked):
+                ui.gallery([col.images[i] for i in picked],
+                           [(f"true {col.labels[i]} · " if col.kind == "digit" else "") +
+                            f"guess {im['guess'][i]} · {im['confidence'][i]:.0%}" for i in picked])
+            else:
+                st.caption("No images here.")
     st.stop()
 
 top = st.columns([2, 3, 1.3])

@@ -2,8 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-import ui
-from core import cache, evaluate, figures, models, runner
+from app import cache, ui
+from core import evaluate, figures, models, runner
 
 ui.page_setup()
 st.title("Train & compare")
@@ -49,6 +49,14 @@ def launch(kinds: list) -> None:
         st.session_state["train_message"] = f"A training is running already: {e.job.summary()}. Wait for it, or stop it."
     except (runner.RunError, models.InvalidConfig) as e:
         st.session_state["train_message"] = f"Cannot start: {e}"
+
+
+def manage(action, target: str, *args) -> None:
+    """Rename or Delete button callback, on the run the button was drawn for."""
+    try:
+        action(target, *args)
+    except runner.RunError as e:
+        st.session_state["manage_message"] = f"Not done: {e}"
 
 
 job = runner.latest()
@@ -176,18 +184,15 @@ with st.expander("Rename or delete a run", expanded=False):
         st.caption("No runs yet. Shipped models cannot be renamed or deleted.")
     else:
         target = st.selectbox("Run", [r["bundle"] for r in runs], format_func=lambda b: b.rsplit("/", 1)[-1], key="manage_run")
+        name = target.rsplit("/", 1)[-1]
         new = st.text_input("New name", key="manage_name")
         rn, rm = st.columns(2)
-        if rn.button("Rename", key="manage_rename", disabled=not new):
-            try:
-                runner.rename(target, new.strip())
-                st.rerun()
-            except runner.RunError as e:
-                st.warning(f"Not renamed: {e}")
+        # The run is bound when the buttons are drawn: if it vanishes meanwhile (another tab), the
+        # click acts on nothing and says so, never on whichever run the picker falls back to.
+        rn.button(f"Rename {name}", key="manage_rename", disabled=not new, on_click=manage,
+                  args=(runner.rename, target, new.strip()))
         sure = rm.popover("Delete…", key="manage_delete_menu")
-        if sure.button("Delete it for good", type="primary", key="manage_delete"):
-            try:
-                runner.delete(target)
-                st.rerun()
-            except runner.RunError as e:
-                st.warning(f"Not deleted: {e}")
+        sure.button(f"Delete {name} for good", type="primary", key="manage_delete", on_click=manage,
+                    args=(runner.delete, target))
+    if message := st.session_state.pop("manage_message", None):
+        st.warning(message)

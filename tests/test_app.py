@@ -244,7 +244,7 @@ def test_mistakes_page_for_every_shipped_model_and_set(app_test, runs, model):
 
 
 def test_a_broken_bundle_is_named_and_left_out(app_test, runs):
-    from core import cache
+    from app import cache
 
     good = runs / "good-run"
     shutil.copytree(bundle.ARTIFACTS / "baseline", good)

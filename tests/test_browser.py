@@ -1,6 +1,5 @@
 """The dashboard in a real browser, as a person uses it: Playwright drives Debian's chromium against
 `streamlit run`. Screenshots go to test-output/."""
-import time
 
 import pytest
 
@@ -51,7 +50,7 @@ def test_draw_a_seven(page):
     ms, text = B.draw_and_time(page, B.SEVEN)
     page.screenshot(path=SHOTS / "draw-seven.png", full_page=True)
     assert text.startswith("7"), text
-    assert ms is not None and ms < 5000
+    assert ms is not None  # the answer came (its time is benchmarks/ui_bench.py's)
     assert page.locator("[data-testid=stException]").count() == 0
 
 
@@ -122,7 +121,6 @@ def test_deep_link_on_a_fresh_server(browser, path, title):
     model picker, not Streamlit's folder-of-pages mode."""
     with B.streamlit_server() as fresh:
         pg = browser.new_page(viewport={"width": 1300, "height": 1000})
-        start = time.monotonic()
         pg.goto(fresh.url + path)
         B.wait_ready(pg, 120)
         pg.wait_for_selector("h1")
@@ -134,7 +132,6 @@ def test_deep_link_on_a_fresh_server(browser, path, title):
         pg.wait_for_selector("[data-testid=stSidebar] [data-testid=stSelectbox]", timeout=30000)
         assert pg.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").count() == 1
         pg.screenshot(path=SHOTS / f"fresh{path.replace('/', '-') or '-home'}.png", full_page=True)
-        assert time.monotonic() - start < 60
         pg.close()
 
 
@@ -169,10 +166,8 @@ def test_train_a_baseline_watch_it_and_find_it_in_the_table(tab, server):
     tab.locator("[data-testid=stSidebarNav] a", has_text="Draw & upload").click()
     B.wait_ready(tab)
     tab.locator("[data-testid=stSidebarNav] a", has_text="Train & compare").click()
-    start = time.monotonic()
     tab.wait_for_function("() => /epoch \\d of 3 · batch/.test(document.querySelector('.st-key-live')?.innerText || '')",
                           timeout=10000)
-    back = time.monotonic() - start
     assert tab.locator(".st-key-train_epochs input[type=range]").input_value() == "3"  # the settings stayed
     points = "() => document.querySelector('.st-key-live .js-plotly-plot')?.data?.[0]?.x?.length || 0"
     tab.wait_for_function(f"() => ({points})() >= 1", timeout=60000)
@@ -186,7 +181,6 @@ def test_train_a_baseline_watch_it_and_find_it_in_the_table(tab, server):
     new = [r for r in table_rows(tab, "runs_table") if r and r[0].startswith("linear-e3-")]
     assert len(new) == 1 and new[0][1] == "run" and new[0][4] == "3"
     tab.screenshot(path=SHOTS / "train-done.png", full_page=True)
-    assert back < 5
     assert tab.locator("[data-testid=stException]").count() == 0
 
 

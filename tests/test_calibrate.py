@@ -1,6 +1,6 @@
 import numpy as np
 
-from core import calibrate
+from core import calibrate, novelty
 
 
 def test_temperature_recovers_known_value():
@@ -12,7 +12,7 @@ def test_temperature_recovers_known_value():
     y = np.array([rng.choice(10, p=row) for row in p_true])
     over = np.exp(logits)
     over /= over.sum(axis=1, keepdims=True)  # the over-confident model's outputs
-    assert abs(calibrate.fit_temperature(over, y) - true_t) < 0.15
+    assert abs(novelty.fit_temperature(over, y) - true_t) < 0.15
 
 
 def test_novelty_scores_far_points_higher(tmp_path):
@@ -20,12 +20,12 @@ def test_novelty_scores_far_points_higher(tmp_path):
     y = rng.integers(0, 10, 3000)
     centres = rng.normal(0, 5, (10, 64))
     feats = centres[y] + rng.normal(0, 1, (3000, 64))
-    nov = calibrate.Novelty.fit(feats, y)
+    nov = novelty.Novelty.fit(feats, y)
     near = nov.score(centres[:5] + rng.normal(0, 1, (5, 64)))
     far = nov.score(rng.normal(0, 15, (5, 64)))
     assert far.min() > near.max()
     nov.threshold = 3.0
     nov.save(tmp_path / "ood.npz")
-    again = calibrate.Novelty.load(tmp_path / "ood.npz")
+    again = novelty.Novelty.load(tmp_path / "ood.npz")
     np.testing.assert_allclose(again.score(feats[:10]), nov.score(feats[:10]))
     assert again.threshold == 3.0

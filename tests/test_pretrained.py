@@ -1,8 +1,10 @@
 """The shipped model: present, small, and as good on the full MNIST test set as its meta.json says."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from core import bundle, gate, synth
+from core import bundle, gate, styles, synth
 from core.evaluate import evaluate_bundle
 from core.preprocess import PREPROCESS_VERSION
 
@@ -49,3 +51,33 @@ def test_reference_networks_reach_the_recipe(mnist, tmp_path, name, floor):
 
     meta = train.train(models.spec(name).defaults, mnist, tmp_path / name)
     assert meta["test_accuracy"] >= floor
+
+
+STYLE_SAMPLES = Path(__file__).resolve().parent / "data" / "styles"  # tests/data/make_style_samples.py
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from core.recognizer import Recognizer
+
+    return Recognizer(bundle.PRETRAINED)
+
+
+@pytest.mark.parametrize("style", list(styles.DIGIT_STYLES))
+def test_shipped_bundle_reads_the_committed_style_samples(shipped, style):
+    """20 digits per style, generated once and committed: a retrain must keep reading them."""
+    files = sorted((STYLE_SAMPLES / style).iterdir())
+    assert len(files) == 20
+    preds = shipped.predict_many([f.read_bytes() for f in files])
+    labels = [int(f.stem.split("label")[1]) for f in files]
+    refused = [f.name for f, p in zip(files, preds) if p.status != "ok"]
+    misread = [f.name for f, p, y in zip(files, preds, labels) if p.status == "ok" and p.digit != y]
+    assert len(refused) <= 1, refused
+    assert len(misread) <= (2 if style in ("pixel8", "slant20") else 1), misread
+
+
+@pytest.mark.parametrize("family", list(styles.NONDIGIT_FAMILIES))
+def test_shipped_bundle_refuses_the_committed_non_digits(shipped, family):
+    files = sorted((STYLE_SAMPLES / family).iterdir())
+    given = [f.name for f, p in zip(files, shipped.predict_many([f.read_bytes() for f in files])) if p.status == "ok"]
+    assert len(given) <= 1, given

@@ -82,11 +82,11 @@ def test_card(rec):
 
 
 def test_blank_with_novelty_detector(bundle_copy):
-    from core import calibrate
+    from core import novelty
 
     rng = np.random.default_rng(0)
     feats, y = rng.normal(size=(500, 784)), rng.integers(0, 10, 500)
-    calibrate.Novelty.fit(feats, y).save(bundle_copy / calibrate.OOD_FILE)
+    novelty.Novelty.fit(feats, y).save(bundle_copy / novelty.OOD_FILE)
     rec = Recognizer(bundle_copy)
     assert rec.novelty is not None
     assert rec.predict(np.zeros((40, 40), np.uint8)).status == "no_digit"

@@ -1,4 +1,4 @@
-"""Cached loading for the dashboard: the one module of core/ that imports streamlit.
+"""Cached loading for the dashboard (app-side: core/ never imports streamlit).
 
 Models live in the worker process (service.py); what is cached here is the handle on that worker
 (one per server), each bundle's card keyed by path and checksum (a retrained bundle is a new key,
@@ -6,15 +6,16 @@ so it is loaded anew), and the list of bundles.
 """
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from . import bundle, evaluate
-from .data import home_dir, load_mnist
-from .service import Service
+from core import bundle, evaluate, suite
+from core.data import home_dir, load_mnist
+from core.service import Service
 
 
 @st.cache_resource(show_spinner=False)
@@ -143,3 +144,32 @@ def probabilities(path: str | Path, set_name: str):
 def flags_path() -> Path:
     """Where the labels a user flagged as wrong are kept (their digitrec folder, not the repository)."""
     return home_dir() / "label_flags.json"
+
+
+REFUSALS_N = 200  # images per style in the Refusals view: ~2 min to make the first time, then on disk
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _columns(n: int) -> list:
+    return [suite.column(name, mnist(), n, home_dir() / "suite") for name in suite.names()]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _refusals(path: str, checksum: str) -> dict:
+    cached = home_dir() / "predictions" / f"{Path(path).name}-{checksum}-refusals-{REFUSALS_N}.json"
+    try:
+        return json.loads(cached.read_text())
+    except (OSError, ValueError):
+        pass  # not made yet, or damaged: made anew
+    cols = _columns(REFUSALS_N)
+    report = suite.report(cols, {c.name: suite.judge(lambda x: service().judge(path, x), c) for c in cols})
+    bundle.write_text_atomic(cached, json.dumps(report))
+    return report
+
+
+def refusals(path: str | Path) -> tuple[list, dict]:
+    """(the suite's columns, the bundle's report on them: see core.suite.report), computed once per
+    version of the bundle (in memory, and on disk across restarts)."""
+    with st.spinner(f"Making {REFUSALS_N} images of every style and reading them (the first time only; "
+                    "about 2 min)…"):
+        return _columns(REFUSALS_N), _refusals(str(path), bundle.checksum(path))

@@ -1,0 +1,116 @@
+"""The style-shift suite: how a bundle reads digits in every style and refuses every non-digit family.
+
+    python benchmarks/styles.py [--bundle artifacts/cnn] [--per-style 1000] [--numbers 1000] [--variants] [--json F]
+
+Images are made from MNIST *test* digits (core/styles.py, core/suite.py), prepared as the dashboard
+does, and cached in $DIGITREC_HOME/suite. "seen" styles are in the shipped CNN's training and
+calibration; "HELD OUT" ones are not: they estimate the next person's handwriting. Columns: read
+right (answered ok, right digit), misread (answered ok, wrong digit), refused (uncertain or
+no_digit), then which test refused (thickness, other = the network's "not a digit" class, gate,
+novelty, low_confidence, blank = no ink found). --variants repeats the table's summary with each
+refusal test switched off, to show what each is worth.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
+import numpy as np
+
+from core import bundle, suite, synth
+from core.data import home_dir, load_mnist
+from core.recognizer import Recognizer
+
+
+def pct(v) -> str:
+    return f"{100 * v:5.1f}%"
+
+
+def table(rows) -> str:
+    out = [f"{'style':<14} {'':<8} {'read right':>10} {'misread':>8} {'refused':>8}  refused by"]
+    for r in rows:
+        by = ", ".join(f"{k} {100 * v:.1f}" for k, v in r["by"].items())
+        tag = "seen" if r["seen"] else "HELD OUT"
+        if r["kind"] == "digit":
+            out.append(f"{r['style']:<14} {tag:<8} {pct(r['read_right']):>10} {pct(r['misread']):>8} "
+                       f"{pct(r['refused']):>8}  {by}")
+        elif r["kind"] == "number":
+            out.append(f"{r['style']:<14} {tag:<8} {pct(r['read_right']):>10} {'':>8} {'':>8}  read exactly")
+        else:
+            out.append(f"{r['style']:<14} {tag:<8} {'':>10} {'':>8} {pct(r['refused']):>8}  {by}")
+    return "\n".join(out)
+
+
+def summary(rows) -> dict:
+    digits = [r for r in rows if r["kind"] == "digit"]
+    others = [r for r in rows if r["kind"] == "nondigit"]
+    worst = lambda rs, key: max(rs, key=lambda r: r[key]) if rs else None  # noqa: E731
+    out = {}
+    for name, group in (("seen", [r for r in digits if r["seen"]]), ("held_out", [r for r in digits if not r["seen"]])):
+        if group:
+            w, m = worst(group, "refused"), worst(group, "misread")
+            out[f"{name}_worst_refused"] = (w["style"], w["refused"])
+            out[f"{name}_worst_misread"] = (m["style"], m["misread"])
+    if others:
+        out["nondigits_refused"] = float(np.mean([r["refused"] for r in others]))
+        low = min(others, key=lambda r: r["refused"])
+        out["nondigit_family_lowest"] = (low["style"], low["refused"])
+    return out
+
+
+def numbers_row(rec, mnist, n: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    right = 0
+    for _ in range(n):
+        idx = rng.integers(len(mnist.x_test), size=int(rng.integers(2, 7)))
+        reading = rec.read(synth.number([mnist.x_test[k] for k in idx], rng))
+        right += reading.text == "".join(str(mnist.y_test[k]) for k in idx)
+    return {"style": "number", "kind": "number", "seen": False, "n": n, "read_right": right / max(1, n), "by": {}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", type=Path, default=bundle.PRETRAINED)
+    ap.add_argument("--per-style", type=int, default=suite.PER_STYLE)
+    ap.add_argument("--numbers", type=int, default=1000, help="2-6 digit numbers read (0: none)")
+    ap.add_argument("--variants", action="store_true", help="also each refusal test switched off")
+    ap.add_argument("--json", type=Path, help="write the rows here")
+    args = ap.parse_args()
+
+    start = time.perf_counter()
+    mnist = load_mnist()
+    cache = home_dir() / "suite"
+    cols = [suite.column(name, mnist, args.per_style, cache) for name in suite.names()]
+    made = time.perf_counter() - start
+    rec = Recognizer(args.bundle)
+    rows = [suite.score(c, suite.judge(rec.classify, c)) for c in cols]
+    if args.numbers:
+        rows.append(numbers_row(rec, mnist, args.numbers, suite.SUITE_SEED))
+    print(f"{args.bundle}: {args.per_style} images per style from MNIST test digits "
+          f"(suite made or loaded in {made:.0f} s, scored in {time.perf_counter() - start - made:.0f} s)")
+    print(table(rows))
+    s = summary(rows)
+    print(json.dumps(s, indent=1))
+    variants = {}
+    if args.variants:
+        cal = rec.calibration
+        for test, key in (("other", "other_threshold"), ("gate", "gate_threshold"), ("novelty", None),
+                          ("thickness", "max_thickness")):
+            if key is not None and key not in cal:
+                continue
+            judged = rec.with_calibration({k: v for k, v in cal.items() if k != key},
+                                          None if test == "novelty" else rec.novelty)
+            variants[f"without {test}"] = summary([suite.score(c, suite.judge(judged.classify, c)) for c in cols])
+            print(f"without {test}:", json.dumps(variants[f"without {test}"]))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "summary": s, "variants": variants}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

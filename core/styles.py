@@ -1,0 +1,337 @@
+"""How people write and capture digits that MNIST never shows: the style-shift suite.
+
+Each digit style turns an MNIST digit (28x28, white on black) into the image a person would send:
+thin pen, bold marker, pixelated scan, out of focus, pencil on lined paper, a phone photo with
+perspective, slanted, rotated, squeezed, printed in a font, drawn with the canvas brush. Each
+non-digit family makes ink that is not a digit. `SEEN` names the styles the shipped CNN trains on
+(as random augmentation); every other style is held out, so its figure estimates the next
+person's handwriting. Fonts: the DejaVu Sans family is seen, every other font is held out.
+"""
+from __future__ import annotations
+
+import glob
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from scipy import ndimage as ndi
+
+from . import synth
+
+CANVAS = 280  # the dashboard's canvas side: "canvas scale"
+# Characters that no careful reader takes for a digit (no O, I, l, S, Z, B, G, q, g, b ...).
+LETTERS = "ACEFHKLMNPRTUVWXYacefhkmnrtuvwxy#%&@?*+=$<>!"
+
+
+def fonts(seen: bool) -> list[str | None]:
+    """Font files on this machine: the DejaVu Sans family (seen in training) or all others (held
+    out). None stands for Pillow's own font, always there and never trained on."""
+    files = sorted(glob.glob("/usr/share/fonts/**/*.[ot]tf", recursive=True))
+    sans = [f for f in files if "DejaVuSans" in f and "Mono" not in f and "ExtraLight" not in f]
+    others = [f for f in files if f not in sans and "Math" not in f and "ExtraLight" not in f]
+    return sans if seen else others + [None]
+
+
+def _font(path, pt: int):
+    return ImageFont.truetype(path, pt) if path else ImageFont.load_default(size=pt)
+
+
+def _disk(r: int) -> np.ndarray:
+    yy, xx = np.mgrid[-r: r + 1, -r: r + 1]
+    return xx ** 2 + yy ** 2 <= r * r + r
+
+
+def _up(a: np.ndarray, side: int, resample=Image.Resampling.BICUBIC) -> np.ndarray:
+    return np.asarray(Image.fromarray(a).resize((side, side), resample))
+
+
+def _on_canvas(ink: np.ndarray, rng, side: int = CANVAS) -> Image.Image:
+    """White ink somewhere on a black canvas of `side` (it must fit)."""
+    h, w = ink.shape
+    side = max(side, h + 4, w + 4)
+    out = np.zeros((side, side), np.uint8)
+    y, x = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
+    out[y: y + h, x: x + w] = ink
+    return Image.fromarray(out)
+
+
+def _affine(digit: np.ndarray, matrix) -> np.ndarray:
+    """The digit at 4x scale mapped by a 2x2 matrix about its centre, on a field big enough."""
+    big = _up(digit, 112).astype(float)
+    m = np.asarray(matrix, float)
+    c = np.array([56.0, 56.0])
+    out_side = 168
+    offset = c - m @ np.array([out_side / 2, out_side / 2])
+    return ndi.affine_transform(big, m, offset=offset, output_shape=(out_side, out_side), order=1).clip(0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- digit styles
+def thin(digit, label, rng):
+    """A fine pen: the stroke eroded to 1/3-1/2 of its width."""
+    big = _up(digit, 112) > 100
+    r = int(rng.integers(2, 4))
+    eroded = ndi.binary_erosion(big, _disk(r)) if ndi.binary_erosion(big, _disk(r)).sum() > 30 else big
+    return _on_canvas((ndi.binary_dilation(eroded) * 255).astype(np.uint8), rng)
+
+
+def bold(px: int, canvas_scale: bool = False):
+    """A fat marker: dilated by a disk of radius `px` at 28x28 scale, or on a 200 px digit."""
+    def make(digit, label, rng):
+        if canvas_scale:
+            big = _up(digit, 200) > 100
+            return _on_canvas((ndi.binary_dilation(big, _disk(px)) * 255).astype(np.uint8), rng)
+        fat = ndi.grey_dilation(digit, footprint=_disk(px))
+        return _on_canvas(_up(fat, int(rng.integers(150, 250))), rng)
+    return make
+
+
+def pixelated(px: int):
+    """A small digit (a low-resolution scan, a screenshot) scaled up with nearest-neighbour."""
+    def make(digit, label, rng):
+        ys, xs = np.nonzero(digit > 30)
+        crop = digit[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1] if ys.size else digit
+        h, w = crop.shape
+        s = px / max(h, w)
+        small = Image.fromarray(crop).resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BOX)
+        k = int(rng.integers(12, 24))  # screen pixels per image pixel
+        big = small.resize((small.width * k, small.height * k), Image.Resampling.NEAREST)
+        return _on_canvas(np.asarray(big), rng, side=int(rng.integers(300, 500)))
+    return make
+
+
+def blurred(digit, label, rng):
+    """Out of focus: a Gaussian blur of 2-5% of the digit's height."""
+    side = int(rng.integers(120, 250))
+    img = Image.fromarray(_up(digit, side)).filter(ImageFilter.GaussianBlur(side * rng.uniform(0.02, 0.05)))
+    return _on_canvas(np.asarray(img), rng)
+
+
+def pencil(digit, label, rng):
+    """Low-contrast grey pencil on grey or lined paper."""
+    side = int(rng.integers(100, 220))
+    w, h = side + int(rng.integers(60, 200)), side + int(rng.integers(60, 200))
+    paper = np.full((h, w), rng.uniform(150, 215))
+    if rng.random() < 0.6:  # ruled lines, blue-grey, every ~30-50 px
+        gap = int(rng.integers(28, 50))
+        paper[int(rng.integers(0, gap))::gap, :] -= rng.uniform(25, 45)
+    ink = np.zeros((h, w))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    ink[y: y + side, x: x + side] = _up(digit, side) / 255.0
+    img = paper - ink * rng.uniform(50, 90) + rng.normal(0, 4, (h, w))
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def phone(digit, label, rng):
+    """A phone photo: ink on shaded paper seen at an angle (perspective), JPEG-compressed."""
+    w, h = int(rng.integers(240, 640)), int(rng.integers(240, 640))
+    size = int(rng.uniform(0.3, 0.7) * min(w, h))
+    ink = np.zeros((h, w))
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    ink[y: y + size, x: x + size] = _up(digit, size) / 255.0
+    img = synth.ink_on_paper(ink, rng)
+    d = 0.12 * min(w, h)
+    quad = [float(v) for v in np.array([0, 0, 0, h, w, h, w, 0]) + rng.uniform(-d, d, 8)]
+    img = img.transform((w, h), Image.Transform.QUAD, quad, Image.Resampling.BILINEAR, fillcolor=(200, 200, 200))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=int(rng.integers(30, 75)))
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
+def slanted(digit, label, rng):
+    """Italic writing: sheared by 20 degrees either way."""
+    s = np.tan(np.deg2rad(20)) * rng.choice([-1, 1])
+    return _on_canvas(_affine(digit, [[1, 0], [s, 1]]), rng)
+
+
+def rotated(digit, label, rng):
+    """The page or the hand turned: 10-15 degrees either way."""
+    a = np.deg2rad(rng.uniform(10, 15) * rng.choice([-1, 1]))
+    return _on_canvas(_affine(digit, [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]), rng)
+
+
+def squeezed(digit, label, rng):
+    """Narrow or wide handwriting: width scaled by 0.6-0.75 or 1.35-1.6."""
+    aspect = rng.uniform(0.6, 0.75) if rng.random() < 0.5 else rng.uniform(1.35, 1.6)
+    return _on_canvas(_affine(digit, [[1, 0], [0, 1 / aspect]]), rng)
+
+
+def printed(seen: bool):
+    """The digit's label typed in a font of this machine (regular or bold), on paper or screen."""
+    def make(digit, label, rng):
+        choices = fonts(seen)
+        path = choices[int(rng.integers(len(choices)))]
+        pt = int(rng.integers(60, 160))
+        img = Image.new("L", (pt * 2, pt * 2), 0)
+        ImageDraw.Draw(img).text((pt, pt), str(label), fill=255, font=_font(path, pt), anchor="mm")
+        if rng.random() < 0.5:
+            return Image.fromarray(255 - np.asarray(img))  # black print on white paper
+        return img
+    return make
+
+
+def brush(digit, label, rng):
+    """The dashboard's canvas: the digit's centre line traced with a round brush 8-40 px wide."""
+    return Image.fromarray(synth.brush_drawing(digit, rng, float(rng.integers(8, 41))))
+
+
+@dataclass(frozen=True)
+class Style:
+    make: object  # callable(digit 28x28 uint8, label int, rng) -> PIL image as a person sends it
+    family: str  # styles of one family are seen or held out together
+    seen: bool  # the shipped CNN trains on this family (random augmentation); else held out
+    about: str
+
+
+DIGIT_STYLES = {
+    "thin": Style(thin, "thin", True, "fine pen (eroded)"),
+    "bold2": Style(bold(2), "bold", True, "marker, dilated 2 px at 28x28"),
+    "bold3": Style(bold(3), "bold", True, "marker, dilated 3 px at 28x28"),
+    "bold4": Style(bold(4), "bold", True, "marker, dilated 4 px at 28x28"),
+    "bold_canvas": Style(bold(18, canvas_scale=True), "bold", True, "marker, dilated 18 px on a 200 px digit"),
+    "pixel8": Style(pixelated(8), "pixelated", True, "8 px tall, scaled up (nearest)"),
+    "pixel10": Style(pixelated(10), "pixelated", True, "10 px tall, scaled up (nearest)"),
+    "pixel12": Style(pixelated(12), "pixelated", True, "12 px tall, scaled up (nearest)"),
+    "pixel16": Style(pixelated(16), "pixelated", True, "16 px tall, scaled up (nearest)"),
+    "brush": Style(brush, "brush", True, "canvas brush 8-40 px"),
+    "print_sans": Style(printed(True), "print_sans", True, "typed, DejaVu Sans family"),
+    "print_other": Style(printed(False), "print_other", False, "typed, every other font (serif, mono, Pillow's)"),
+    "blur": Style(blurred, "blur", False, "out of focus"),
+    "pencil": Style(pencil, "pencil", False, "faint pencil on grey or lined paper"),
+    "phone": Style(phone, "phone", False, "phone photo: shading, perspective, JPEG"),
+    "slant20": Style(slanted, "slant", False, "sheared 20 degrees"),
+    "rotate15": Style(rotated, "rotate", False, "rotated 10-15 degrees"),
+    "aspect": Style(squeezed, "aspect", False, "squeezed or stretched 0.6-1.6"),
+}
+
+
+# ---------------------------------------------------------------- non-digits
+def _glyph_image(ch: str, path, rng) -> np.ndarray:
+    pt = int(rng.integers(70, 150))
+    img = Image.new("L", (pt * 2, pt * 2), 0)
+    ImageDraw.Draw(img).text((pt, pt), ch, fill=255, font=_font(path, pt), anchor="mm")
+    return np.asarray(img.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR))
+
+
+def letters_font(seen: bool):
+    def make(rng):
+        choices = fonts(seen)
+        return Image.fromarray(_glyph_image(LETTERS[rng.integers(len(LETTERS))], choices[rng.integers(len(choices))], rng))
+    return make
+
+
+def letters_hand(rng):
+    """A letter as a hand draws it: a held-out font's glyph traced along its centre line."""
+    glyph = np.asarray(Image.fromarray(_glyph_image(LETTERS[rng.integers(len(LETTERS))], None, rng)).resize((28, 28), Image.Resampling.BOX))
+    return Image.fromarray(synth.brush_drawing(glyph, rng, float(rng.integers(8, 30))))
+
+
+def scribble(rng):
+    """A random walk with momentum: pen wandering over the canvas."""
+    img = Image.new("L", (CANVAS, CANVAS), 0)
+    pts, p, v = [], np.array([140.0, 140.0]), rng.normal(0, 15, 2)
+    for _ in range(int(rng.integers(30, 80))):
+        v = 0.8 * v + rng.normal(0, 12, 2)
+        p = np.clip(p + v, 15, CANVAS - 15)
+        pts.append(tuple(p))
+    ImageDraw.Draw(img).line(pts, fill=255, width=int(rng.integers(5, 20)), joint="curve")
+    return img
+
+
+def shapes(rng):
+    """Outlines: a rectangle, ellipse, triangle or cross, one or two of them."""
+    img = Image.new("L", (CANVAS, CANVAS), 0)
+    draw = ImageDraw.Draw(img)
+    for _ in range(int(rng.integers(1, 3))):
+        x0, y0 = rng.uniform(20, 120, 2)
+        x1, y1 = x0 + rng.uniform(80, 140), y0 + rng.uniform(80, 140)
+        w = int(rng.integers(5, 16))
+        kind = rng.integers(4)
+        if kind == 0:
+            draw.rectangle((x0, y0, x1, y1), outline=255, width=w)
+        elif kind == 1:
+            draw.ellipse((x0, y0, x1, y1), outline=255, width=w)
+        elif kind == 2:
+            draw.line([(x0, y1), ((x0 + x1) / 2, y0), (x1, y1), (x0, y1)], fill=255, width=w, joint="curve")
+        else:
+            draw.line((x0, y0, x1, y1), fill=255, width=w)
+            draw.line((x0, y1, x1, y0), fill=255, width=w)
+    return img
+
+
+def blobs(rng):
+    """Filled shapes: a smudge, a thumb print, a coloured-in area."""
+    field = ndi.gaussian_filter(rng.normal(0, 1, (CANVAS, CANVAS)), rng.uniform(15, 30))
+    yy, xx = np.mgrid[0:CANVAS, 0:CANVAS] / CANVAS - rng.uniform(0.35, 0.65, 2)[:, None, None]
+    field -= (xx ** 2 + yy ** 2) * rng.uniform(20, 60) * field.std()
+    return Image.fromarray(((field > np.quantile(field, rng.uniform(0.7, 0.9))) * 255).astype(np.uint8))
+
+
+def texture(rng):
+    """Paper full of pattern: a grid, hatching, dots or wood-grain stripes."""
+    kind = rng.integers(4)
+    yy, xx = np.mgrid[0:CANVAS, 0:CANVAS]
+    period = rng.uniform(12, 30)
+    if kind == 0:
+        ink = ((xx % period) < 3) | ((yy % period) < 3)
+    elif kind == 1:
+        ink = ((xx + yy * rng.uniform(-1, 1)) % period) < 4
+    elif kind == 2:
+        ink = ((xx % period - period / 2) ** 2 + (yy % period - period / 2) ** 2) < (period / 4) ** 2
+    else:
+        ink = np.sin(xx / period + 3 * np.sin(yy / (3 * period))) > 0.6
+    return Image.fromarray((ink * 255).astype(np.uint8))
+
+
+def blank_paper(rng):
+    """A photo of empty paper: uneven light, tint, JPEG."""
+    w, h = int(rng.integers(160, 640)), int(rng.integers(160, 640))
+    return synth.ink_on_paper(np.zeros((h, w)), rng)
+
+
+def noisy_paper(rng):
+    """Empty paper with sensor noise and a few specks of dirt."""
+    w, h = int(rng.integers(160, 480)), int(rng.integers(160, 480))
+    ink = np.zeros((h, w))
+    for _ in range(int(rng.integers(0, 6))):
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        ink[y: y + 2, x: x + 2] = 1.0
+    img = np.asarray(synth.ink_on_paper(ink, rng), float) + rng.normal(0, rng.uniform(8, 20), (h, w, 1))
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+@dataclass(frozen=True)
+class NonDigit:
+    make: object  # callable(rng) -> PIL image
+    seen: bool  # its generator (or font family) is in the CNN's "not a digit" training class
+    about: str
+
+
+NONDIGIT_FAMILIES = {
+    "letters_sans": NonDigit(letters_font(True), True, "letters and signs, DejaVu Sans family"),
+    "letters_other": NonDigit(letters_font(False), False, "letters and signs, other fonts"),
+    "letters_hand": NonDigit(letters_hand, False, "letters traced as a hand draws them"),
+    "scribble": NonDigit(scribble, False, "random-walk scribbles"),
+    "shapes": NonDigit(shapes, False, "outlined rectangles, ellipses, triangles, crosses"),
+    "blobs": NonDigit(blobs, False, "filled smudges"),
+    "texture": NonDigit(texture, False, "grids, hatching, dots, stripes"),
+    "blank_paper": NonDigit(blank_paper, False, "empty paper, photographed"),
+    "noisy_paper": NonDigit(noisy_paper, False, "empty paper, noise and specks"),
+}
+
+
+def digit_image(style: str, digit: np.ndarray, label: int, rng) -> Image.Image:
+    return DIGIT_STYLES[style].make(digit, int(label), rng)
+
+
+def suite_digits(style: str, x: np.ndarray, y: np.ndarray, n: int, seed: int):
+    """`n` images of one digit style from digits (x, y): (PIL images, labels, index into x).
+    Deterministic by seed."""
+    rng = np.random.default_rng([seed, list(DIGIT_STYLES).index(style)])
+    idx = np.sort(rng.choice(len(x), n, replace=n > len(x)))
+    return [digit_image(style, x[i], y[i], rng) for i in idx], np.asarray(y[idx]), idx
+
+
+def suite_nondigits(family: str, n: int, seed: int) -> list:
+    rng = np.random.default_rng([seed, 100 + list(NONDIGIT_FAMILIES).index(family)])
+    return [NONDIGIT_FAMILIES[family].make(rng) for _ in range(n)]

@@ -1,0 +1,143 @@
+"""The style-shift suite: MNIST *test* digits in every style of core.styles and every non-digit
+family, prepared as the dashboard prepares what people send, and scored per style: read right,
+misread, refused, and which test refused."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import bundle, preprocess, styles
+from .recognizer import REASONS, blank_prediction
+
+SUITE_SEED = 2026  # fixed: the same images for every model and every run
+PER_STYLE = 1000
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "digit" or "nondigit"
+    seen: bool  # in the shipped CNN's training (and calibration); else held out
+    images: np.ndarray  # (N, 28, 28) uint8 as the network sees them (BLANK where no ink was found)
+    blank: np.ndarray  # (N,) bool: preprocessing found no ink
+    labels: np.ndarray  # (N,) true digits; -1 for non-digits
+    index: np.ndarray  # (N,) MNIST test index of each digit; -1 for non-digits
+
+
+def _prepared(images) -> tuple[np.ndarray, np.ndarray]:
+    out = [preprocess.prepare(img) for img in images]
+    return (np.stack([preprocess.BLANK if p.blank else p.image for p in out]) if out else
+            np.zeros((0, 28, 28), np.uint8), np.array([p.blank for p in out], bool))
+
+
+def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = None) -> Column:
+    """One style's (or non-digit family's) images, made once and kept as .npz in `cache_dir`
+    (keyed by size, seed and preprocessing version)."""
+    is_digit = name in styles.DIGIT_STYLES
+    if not is_digit and name not in styles.NONDIGIT_FAMILIES:
+        raise ValueError(f"unknown style {name!r}")
+    seen = (styles.DIGIT_STYLES[name] if is_digit else styles.NONDIGIT_FAMILIES[name]).seen
+    path = (Path(cache_dir) / f"style-{name}-{n}-seed{SUITE_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz"
+            if cache_dir else None)
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as z:
+                return Column(name, "digit" if is_digit else "nondigit", seen, z["x"], z["blank"], z["y"], z["index"])
+        except (OSError, ValueError, KeyError, EOFError):
+            path.unlink(missing_ok=True)  # a damaged cache is made anew
+    if is_digit:
+        raw, labels, index = styles.suite_digits(name, mnist.x_test, mnist.y_test, n, SUITE_SEED)
+        labels, index = labels.astype(int), index.astype(int)
+    else:
+        raw = styles.suite_nondigits(name, n, SUITE_SEED)
+        labels = index = np.full(n, -1)
+    images, blank = _prepared(raw)
+    if path is not None:
+        bundle.write_atomic(path, lambda tmp: np.savez(tmp, x=images, blank=blank, y=labels, index=index))
+    return Column(name, "digit" if is_digit else "nondigit", seen, images, blank, labels, index)
+
+
+def names(kind: str | None = None) -> list[str]:
+    """Every column of the suite: digit styles first, then non-digit families."""
+    out = []
+    if kind in (None, "digit"):
+        out += list(styles.DIGIT_STYLES)
+    if kind in (None, "nondigit"):
+        out += list(styles.NONDIGIT_FAMILIES)
+    return out
+
+
+def judge(classify, col: Column) -> list:
+    """A Prediction for every image of the column (blank ones too). `classify`: a recognizer's
+    `classify`, or anything that maps a batch of 28x28 images to their Predictions."""
+    live = np.flatnonzero(~col.blank)
+    preds = [blank_prediction() for _ in range(len(col.images))]
+    for i, p in zip(live, classify(col.images[live]) if len(live) else []):
+        preds[i] = p
+    return preds
+
+
+def score(col: Column, preds) -> dict:
+    """One row of the table: shares of read right, misread and refused, refusals split by test."""
+    n = max(1, len(preds))
+    refused = [p.reason for p in preds if p.status != "ok"]
+    row = {"style": col.name, "kind": col.kind, "seen": col.seen, "n": len(preds),
+           "refused": len(refused) / n,
+           "by": {r: refused.count(r) / n for r in REASONS if r in refused}}
+    if col.kind == "digit":
+        ok = np.array([p.status == "ok" for p in preds])
+        guess = np.array([-1 if p.guess is None else p.guess for p in preds])
+        row["read_right"] = float(np.mean(ok & (guess == col.labels)))
+        row["misread"] = float(np.mean(ok & (guess != col.labels)))
+        row["guess_right"] = float(np.mean(guess == col.labels))
+    else:
+        row["given_a_digit"] = 1 - row["refused"]
+    return row
+
+
+def risk_coverage(confidences, correct, refused, thresholds=None) -> dict:
+    """As the confidence threshold moves (the other tests fixed): the share of digits answered
+    (coverage) and the share of those answers that are wrong (risk)."""
+    conf, correct, refused = (np.asarray(a) for a in (confidences, correct, refused))
+    ts = np.unique(np.concatenate([[0.0], np.quantile(conf, np.linspace(0, 1, 101))])) if thresholds is None else thresholds
+    cov, risk = [], []
+    for t in ts:
+        answered = (conf >= t) & ~refused
+        cov.append(float(answered.mean()) if len(conf) else 0.0)
+        risk.append(float(1 - correct[answered].mean()) if answered.any() else 0.0)
+    return {"threshold": [float(t) for t in ts], "coverage": cov, "risk": risk}
+
+
+def report(cols: list, preds: dict) -> dict:
+    """Everything the Refusals view shows, as plain data (it is cached as JSON): a row per column,
+    per image its outcome, and the risk-coverage curve over every digit style with the point
+    where the model operates. `preds`: {column name: its Predictions}."""
+    rows = [score(c, preds[c.name]) for c in cols]
+    images = {c.name: {"status": [p.status for p in preds[c.name]], "reason": [p.reason for p in preds[c.name]],
+                       "guess": [-1 if p.guess is None else p.guess for p in preds[c.name]],
+                       "confidence": [p.confidence for p in preds[c.name]]} for c in cols}
+    digits = [c for c in cols if c.kind == "digit"]
+    conf = np.concatenate([images[c.name]["confidence"] for c in digits]) if digits else np.zeros(0)
+    correct = np.concatenate([np.asarray(images[c.name]["guess"]) == c.labels for c in digits]) if digits else np.zeros(0, bool)
+    reasons = np.concatenate([images[c.name]["reason"] for c in digits]) if digits else np.zeros(0)
+    by_other_test = ~np.isin(reasons, ["", "low_confidence"])
+    answered = (reasons == "") if digits else np.zeros(0, bool)
+    point = (float(answered.mean()), float(1 - correct[answered].mean()) if answered.any() else 0.0) if digits else None
+    return {"rows": rows, "images": images, "curve": risk_coverage(conf, correct, by_other_test), "point": point}
+
+
+def outcome_of(report_: dict, col: Column, outcome: str) -> np.ndarray:
+    """Positions of the column's images with that outcome ("read right", "misread", or a test's
+    name), most confident guess first."""
+    im = report_["images"][col.name]
+    status, reason = np.asarray(im["status"]), np.asarray(im["reason"])
+    guess, conf = np.asarray(im["guess"]), np.asarray(im["confidence"])
+    if outcome in ("read right", "misread"):
+        right = guess == col.labels if col.kind == "digit" else np.zeros(len(guess), bool)
+        hit = (status == "ok") & (right if outcome == "read right" else ~right)
+    else:
+        hit = (status != "ok") & (reason == outcome)
+    idx = np.flatnonzero(hit)
+    return idx[np.argsort(-conf[idx], kind="stable")]

@@ -1,0 +1,100 @@
+"""Damaged files, vanished runs and races must never take a page down or act on the wrong run."""
+import json
+import shutil
+
+import pytest
+
+from core import bundle, runner
+from tests.test_app import TRAIN, app_test, no_exception, runs  # noqa: F401 - fixtures
+
+PAGES = (None, "pages/draw.py", TRAIN, "pages/mistakes.py")
+
+
+def make_run(runs_dir, name: str, **meta_changes):
+    """A copy of the shipped baseline as a run, its meta.json changed as asked."""
+    d = runs_dir / name
+    shutil.copytree(bundle.ARTIFACTS / "baseline", d)
+    meta = json.loads((d / "meta.json").read_text())
+    meta.update(meta_changes)
+    (d / "meta.json").write_text(json.dumps(meta))
+    return d
+
+
+def test_delete_acts_on_the_run_chosen_even_if_it_vanished(app_test, runs):  # noqa: F811
+    for name in ("a", "b", "c"):
+        make_run(runs, name)
+    at = app_test(TRAIN)
+    at.selectbox(key="manage_run").set_value(str(runs / "b")).run()
+    shutil.rmtree(runs / "b")  # deleted in another tab meanwhile
+    at.button(key="manage_delete").click().run()
+    assert (runs / "a").is_dir() and (runs / "c").is_dir()  # nothing else was deleted
+    assert any("b is gone" in w.value for w in at.warning), [w.value for w in at.warning]
+    no_exception(at)
+
+
+@pytest.mark.parametrize("changes", [{"test_accuracy": "0.91"}, {"config": None}, {"stopped": "yes"},
+                                     {"test_per_class": ["x"] * 10}])
+def test_a_meta_with_wrong_types_is_left_out_on_every_page(app_test, runs, changes):  # noqa: F811
+    make_run(runs, "damaged", **changes)
+    make_run(runs, "fine")
+    for page in PAGES:
+        at = app_test(page)
+        no_exception(at)
+    home = app_test()
+    assert not any(o.startswith("damaged") for o in home.sidebar.selectbox(key="model_label").options)
+    assert any("damaged" in c.value for c in home.sidebar.caption)  # named, with the reason
+
+
+def test_a_damaged_job_file_is_skipped(app_test, runs):  # noqa: F811
+    jobs = runs / runner.JOBS_DIR
+    (jobs / "20991231-235959-000000001-1").mkdir(parents=True)
+    (jobs / "20991231-235959-000000001-1" / "request.json").write_bytes(b"")  # 0 bytes after a crash
+    assert runner.latest(runs) is None and len(runner.damaged(runs)) == 1
+    at = app_test(TRAIN)
+    no_exception(at)
+
+
+def test_rename_refuses_shipped_names_gone_runs_and_a_trailing_newline(runs):  # noqa: F811
+    make_run(runs, "a")
+    with pytest.raises(runner.RunError, match="1-64"):
+        runner.rename(runs / "a", "name\n", runs)
+    with pytest.raises(runner.RunError, match="exists"):
+        runner.rename(runs / "a", "cnn", runs)
+    with pytest.raises(runner.RunError, match="gone"):
+        runner.delete(runs / "nope", runs)
+    with pytest.raises(runner.RunError, match="only runs"):
+        runner.delete(bundle.ARTIFACTS / "baseline", runs)
+
+
+def test_a_save_never_replaces_a_folder_it_did_not_create(tmp_path):
+    class Model:
+        def save(self, path):
+            path.write_bytes(b"model")
+
+    other = tmp_path / "run"
+    other.mkdir()
+    (other / "mine").write_text("someone's renamed run")
+    saved = bundle.save(Model(), {"name": "x"}, other, replace=False)
+    assert saved == tmp_path / "run-2" and (other / "mine").is_file()
+    assert bundle.save(Model(), {"name": "y"}, other)  # the default replaces, as `make pretrained` wants
+    assert not (other / "mine").exists()
+
+
+def test_writes_are_synced_before_the_rename(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(bundle, "_sync", lambda p: synced.append(p.name))
+    bundle.write_text_atomic(tmp_path / "f.json", "{}")
+    assert synced[0].startswith(".tmp-") and synced[1] == tmp_path.name
+
+
+def test_an_unreadable_meta_is_a_bundle_error(tmp_path, monkeypatch):
+    d = make_run(tmp_path, "r")
+    real = type(d).read_text
+
+    def denied(self, *a, **k):
+        if self.name == "meta.json":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *a, **k)
+    monkeypatch.setattr(type(d), "read_text", denied)
+    with pytest.raises(bundle.BundleError, match="cannot be read"):
+        bundle.read_meta(d)
