@@ -13,9 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import bundle, evaluate, suite
+from core import bundle, evaluate, runner, suite
 from core.data import home_dir, load_mnist
-from core.service import Service
+from core.service import Service, ServiceError
 
 
 @st.cache_resource(show_spinner=False)
@@ -23,9 +23,10 @@ def service() -> Service:
     """The model worker, shared by every session. It starts at once and loads the shipped models in
     the background, so the first answer, a switch of model and "compare all" do not wait."""
     worker = Service().start()
+    runner.clean(bundle.RUNS, home_dir() / "predictions")  # once per server: what crashes left behind
 
-    def warm():
-        for path in bundle.available():
+    def warm():  # the shipped models only: runs load when someone picks one
+        for path in [bundle.ARTIFACTS / n for n in bundle.SHIPPED]:
             try:
                 worker.load(path)
             except Exception:  # noqa: BLE001 - a bad bundle is reported when a page loads it
@@ -58,8 +59,12 @@ def _load(path: str, checksum: str) -> Model:
 
 
 def load(path: str | Path) -> Model:
-    """The bundle loaded in the worker, once per version of its files."""
-    return _load(str(path), bundle.checksum(path))
+    """The bundle loaded in the worker, once per version of its files. A worker that does not
+    answer is an error for this run only (not cached): the next run tries again."""
+    try:
+        return _load(str(path), bundle.checksum(path))
+    except ServiceError as e:
+        return Model(str(path), Path(path).name, {}, None, f"the model worker failed: {e}")
 
 
 def label(name: str, meta: dict) -> str:

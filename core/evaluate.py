@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +75,11 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
     n = SETS[name][1]
     path = Path(cache_dir) / f"{name}-{n}-seed{SET_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz" if cache_dir else None
     if path is not None and path.is_file():
-        with np.load(path) as z:
-            return z["x"], z["y"], z["index"]
+        try:
+            with np.load(path) as z:
+                return z["x"], z["y"], z["index"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # 0 bytes after a crash, a damaged zip
+            path.unlink(missing_ok=True)  # made anew below
     rng = np.random.default_rng(SET_SEED)
     index = np.sort(rng.choice(len(mnist.y_test), n, replace=False))
     x, y = mnist.x_test[index], mnist.y_test[index].astype(int)
@@ -99,7 +103,10 @@ def cached_predictions(bundle_dir, set_name: str, compute, cache_dir: str | Path
         return np.asarray(compute())
     path = Path(cache_dir) / f"{Path(bundle_dir).name}-{bundle.checksum(bundle_dir)}-{set_name}.npy"
     if path.is_file():
-        return np.load(path)
+        try:
+            return np.load(path)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # 0 bytes after a crash, a damaged file
+            path.unlink(missing_ok=True)  # computed anew below
     probs = np.asarray(compute(), np.float32)
     bundle.write_atomic(path, lambda tmp: np.save(tmp, probs))
     return probs

@@ -362,6 +362,36 @@ def delete(bundle_dir: str | Path, runs_dir: str | Path | None = None) -> None:
     shutil.rmtree(gone, ignore_errors=True)
 
 
+KEEP_JOBS = 20  # finished job folders kept (their events are what the live panel replays)
+
+
+def clean(runs_dir: str | Path | None = None, caches: str | Path | None = None) -> list[str]:
+    """Remove what crashes and time leave behind: half-saved bundles (`.<name>-new-*`), deleted runs
+    not yet gone (`.deleted-*`), temporary files (`.tmp-*`), all but the newest KEEP_JOBS finished
+    jobs, and in `caches` the scores of bundles that no longer exist. Never a running job's files.
+    Returns what it removed."""
+    runs = Path(runs_dir or bundle.RUNS)
+    removed = []
+    if runs.is_dir():
+        running = latest(runs)
+        busy = {running.folder} if running is not None and running.state == "running" else set()
+        leftovers = [p for p in runs.iterdir() if p.name.startswith((".deleted-", ".tmp-")) or
+                     (p.name.startswith(".") and "-new-" in p.name)]
+        if busy:  # a running job may be saving right now: its half-saved folder is not a leftover
+            leftovers = [p for p in leftovers if not any(f".{n}-new-" in p.name for n in running.request["names"])]
+        old_jobs = [f for f in _job_folders(runs)[:-KEEP_JOBS] if f not in busy]
+        for p in leftovers + old_jobs:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            removed.append(p.name)
+    if caches is not None and Path(caches).is_dir():
+        names = {p.name for p in bundle.available(runs)}
+        for f in Path(caches).iterdir():  # <bundle name>-<checksum>-<set>...: see evaluate.cached_predictions
+            if f.is_file() and not any(f.name.startswith(f"{n}-") for n in names):
+                f.unlink(missing_ok=True)
+                removed.append(f.name)
+    return removed
+
+
 # ---------------------------------------------------------------- inside the worker
 class _Events:
     def __init__(self, folder: Path):

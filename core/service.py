@@ -30,16 +30,33 @@ class ServiceError(RuntimeError):
     """The worker failed in a way that says nothing about the input (it died, or timed out)."""
 
 
+MAX_MODELS = 8  # models kept loaded in the worker (~50-200 MB each); the least recently used goes first
+
+
 # ---------------------------------------------------------------- inside the worker
 def _recognizer(cache: dict, bundle_dir: str):
+    """The bundle's Recognizer, loaded once per version of its files. Any failure to build one (a
+    damaged gate.keras, a Git LFS pointer for ood.npz, ...) is a BundleError naming the bundle."""
     from .recognizer import Recognizer
 
+    for old in [k for k in cache if not Path(k[0]).is_dir()]:
+        del cache[old]  # deleted or renamed runs leave memory too
     key = (bundle_dir, bundle.checksum(bundle_dir))
-    if key not in cache:
-        for old in [k for k in cache if k[0] == bundle_dir]:
-            del cache[old]  # a retrained bundle replaces its old model
-        cache[key] = Recognizer(bundle_dir)
-    return cache[key]
+    if key in cache:
+        cache[key] = cache.pop(key)  # most recently used last
+        return cache[key]
+    for old in [k for k in cache if k[0] == bundle_dir]:
+        del cache[old]  # a retrained bundle replaces its old model
+    try:
+        rec = Recognizer(bundle_dir)
+    except bundle.BundleError:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever broke, this bundle cannot be used
+        raise bundle.BundleError(f"{bundle_dir}: cannot be loaded ({e.__class__.__name__}: {e})") from None
+    while len(cache) >= MAX_MODELS:
+        del cache[next(iter(cache))]
+    cache[key] = rec
+    return rec
 
 
 def _handle(cache: dict, op: str, args: dict):

@@ -3,6 +3,7 @@ family, prepared as the dashboard prepares what people send, and scored per styl
 misread, refused, and which test refused."""
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = 
         try:
             with np.load(path) as z:
                 return Column(name, "digit" if is_digit else "nondigit", seen, z["x"], z["blank"], z["y"], z["index"])
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             path.unlink(missing_ok=True)  # a damaged cache is made anew
     if is_digit:
         raw, labels, index = styles.suite_digits(name, mnist.x_test, mnist.y_test, n, SUITE_SEED)

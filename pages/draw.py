@@ -3,10 +3,12 @@ import streamlit as st
 
 from app import cache, ui
 from core import figures, preprocess
+from core.bundle import BundleError
 from core.service import ServiceError
 
 ui.page_setup()
 st.title("Draw & upload")
+MAX_FILES = 50  # per upload: each file is decoded and read; more would keep the worker from everyone else
 
 left, right = st.columns([2, 3])
 number = left.segmented_control("Read", ["one digit", "a number"], default="one digit", key="mode",
@@ -52,6 +54,8 @@ def safely(image, key: str, name: str = "the drawing") -> None:
         st.warning(f"**{name}**: cannot read this image: {e}")
     except ServiceError as e:
         st.warning(f"**{name}**: the model worker failed ({e}); try again.")
+    except BundleError as e:  # the model was deleted or damaged since the page loaded it
+        st.warning(f"**{name}**: the model **{model.label}** cannot be used now: {e}. Pick another in the sidebar.")
 
 
 draw_tab, upload_tab, camera_tab = st.tabs([":material/draw: Draw", ":material/upload: Upload", ":material/photo_camera: Camera"])
@@ -81,7 +85,9 @@ with draw_tab:
 with upload_tab:
     files = st.file_uploader("Images of digits (PNG, JPEG, GIF, BMP, TIFF, WebP)", accept_multiple_files=True,
                              key="upload", help="Drag and drop several at once; each gets its own answer.")
-    for i, f in enumerate(files or []):
+    if len(files or []) > MAX_FILES:
+        st.warning(f"{len(files)} files: the first {MAX_FILES} are read. Upload the rest in another batch.")
+    for i, f in enumerate((files or [])[:MAX_FILES]):
         st.divider()
         pic, result = st.columns([1, 2])
         data = f.getvalue()

@@ -7,6 +7,8 @@ import streamlit as st
 
 from app import cache, ui
 from core import evaluate, figures, suite
+from core.bundle import BundleError
+from core.service import ServiceError
 
 ui.page_setup()
 st.title("Confusion matrix & mistakes")
@@ -31,7 +33,11 @@ def refusal_clicked() -> None:
 
 
 if view == "Refusals":
-    cols, rep = cache.refusals(model.path)
+    try:
+        cols, rep = cache.refusals(model.path)
+    except (BundleError, ServiceError) as e:
+        st.warning(f"**{model.label}** could not be scored: {e}. Try again, or pick another model in the sidebar.")
+        st.stop()
     by_name = {c.name: c for c in cols}
     st.caption(f"**{model.label}** on {cache.REFUSALS_N} MNIST test digits per style and {cache.REFUSALS_N} "
                "non-digits per family (`python benchmarks/styles.py` scores 1,000 each). ◆ marks the styles the "
@@ -78,7 +84,11 @@ if set_name != "mnist" and (mismatch := evaluate.preprocessing_mismatch(model.me
 
 name_a = Path(model.path).name
 x, y, index = cache.evaluation_set(set_name)
-probs = cache.probabilities(model.path, set_name)
+try:
+    probs = cache.probabilities(model.path, set_name)
+except (BundleError, ServiceError) as e:
+    st.warning(f"**{model.label}** could not be scored: {e}. Try again, or pick another model in the sidebar.")
+    st.stop()
 pred = probs.argmax(axis=1)
 cm = evaluate.confusion_matrix(y, pred)
 report = evaluate.metrics(probs, y, worst=0)
@@ -162,8 +172,11 @@ def gallery(rows: list) -> None:
             a.plotly_chart(figures.probabilities(probs[r["position"]], r["predicted"]), key="cm_probs",
                            config={"displayModeBar": False})
             b.image(ui.enlarge(image, 6), caption="what the network saw")
-            c.image(figures.saliency(image, cache.service().saliency(model.path, image, r["predicted"])),
-                    caption=f"occlusion saliency for {r['predicted']}: orange ink, when hidden, lowers the answer most")
+            try:
+                c.image(figures.saliency(image, cache.service().saliency(model.path, image, r["predicted"])),
+                        caption=f"occlusion saliency for {r['predicted']}: orange ink, when hidden, lowers the answer most")
+            except (BundleError, ServiceError) as e:
+                c.warning(f"No saliency map: {e}")
             flagged = evaluate.read_flags(cache.flags_path())
             key = str(r["test index"])
             if key in flagged:
@@ -202,7 +215,11 @@ else:
     if other.error:
         st.warning(f"**{other.label}** cannot be loaded: {other.error}")
     else:
-        probs_b = cache.probabilities(other.path, set_name)
+        try:
+            probs_b = cache.probabilities(other.path, set_name)
+        except (BundleError, ServiceError) as e:
+            st.warning(f"**{other.label}** could not be scored: {e}")
+            st.stop()
         diff = evaluate.difference(y, probs, probs_b)
         name_b = Path(other.path).name
         left, right = st.columns([2, 3])

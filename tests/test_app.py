@@ -243,6 +243,32 @@ def test_mistakes_page_for_every_shipped_model_and_set(app_test, runs, model):
         no_exception(at)
 
 
+@pytest.mark.mnist
+def test_a_style_set_is_offered_and_scored(app_test, runs, monkeypatch):
+    from core import evaluate
+
+    monkeypatch.setitem(evaluate.SETS, "style:pixel10", ("pixelated, 10 px (a few)", 30))
+    at = app_test(MISTAKES)
+    at.selectbox(key="cm_set").set_value("style:pixel10").run()
+    no_exception(at)
+    assert at.metric[1].value.endswith("of 30")
+
+
+@pytest.mark.mnist
+def test_refusals_view_shows_every_style_and_its_refused_images(app_test, runs, monkeypatch):
+    from app import cache
+    from core import suite
+
+    monkeypatch.setattr(cache, "REFUSALS_N", 6)  # a few images per style: the view, not the figures
+    at = app_test(MISTAKES)
+    at.segmented_control(key="cm_view").set_value("Refusals").run()
+    no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table["style"]) == suite.names() and table["refused"].between(0, 1).all()
+    assert {"seen in training"} <= set(table.columns)
+    assert "(" in at.subheader[0].value  # the chosen bar's images are counted and shown below
+
+
 def test_a_broken_bundle_is_named_and_left_out(app_test, runs):
     from app import cache
 

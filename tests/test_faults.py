@@ -98,3 +98,57 @@ def test_an_unreadable_meta_is_a_bundle_error(tmp_path, monkeypatch):
     monkeypatch.setattr(type(d), "read_text", denied)
     with pytest.raises(bundle.BundleError, match="cannot be read"):
         bundle.read_meta(d)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 not really a zip"])
+def test_damaged_caches_are_made_anew(tmp_path, tiny_mnist, damage, monkeypatch):
+    from core import evaluate
+
+    monkeypatch.setitem(evaluate.SETS, "photos", ("a few photos", 6))
+
+    calls = []
+    compute = lambda: calls.append(1) or [[0.5, 0.5]]  # noqa: E731
+    first = evaluate.cached_predictions(bundle.ARTIFACTS / "baseline", "mnist", compute, tmp_path)
+    cache = next(tmp_path.glob("*.npy"))
+    cache.write_bytes(damage)
+    again = evaluate.cached_predictions(bundle.ARTIFACTS / "baseline", "mnist", compute, tmp_path)
+    assert len(calls) == 2 and (again == first).all()
+
+    x, y, index = evaluate.evaluation_set("photos", tiny_mnist, tmp_path)
+    next(tmp_path.glob("photos-*.npz")).write_bytes(damage)
+    x2, y2, _ = evaluate.evaluation_set("photos", tiny_mnist, tmp_path)
+    assert (x2 == x).all() and (y2 == y).all()
+
+
+def test_a_model_deleted_in_another_tab_is_a_message_on_the_next_upload(app_test, runs):  # noqa: F811
+    from tests.test_app import photo_of_seven
+
+    run = make_run(runs, "soon-gone")
+    at = app_test()
+    label = next(o for o in at.sidebar.selectbox(key="model_label").options if o.startswith("soon-gone"))
+    at.sidebar.selectbox(key="model_label").set_value(label).run()
+    at.switch_page("pages/draw.py").run()
+    shutil.rmtree(run)  # another tab deletes it
+    at.file_uploader(key="upload").set_value(("seven.jpg", photo_of_seven(), "image/jpeg")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [w.value for w in at.warning] + [e.value for e in at.error]
+    assert any("soon-gone" in m for m in shown), shown
+
+
+def test_clean_removes_leftovers_old_jobs_and_orphaned_scores(tmp_path):
+    runs, caches = tmp_path / "runs", tmp_path / "predictions"
+    make_run(runs, "kept")
+    (runs / ".kept-new-abc").mkdir()  # a save killed half-way
+    (runs / ".tmp-1-meta.json").write_text("")
+    (runs / ".deleted-x-1").mkdir()
+    for i in range(runner.KEEP_JOBS + 3):
+        job = runs / runner.JOBS_DIR / f"20260101-0000{i:02d}-000000000-1"
+        job.mkdir(parents=True)
+        (job / "request.json").write_text(json.dumps({"configs": [], "names": [], "created": 0}))
+    caches.mkdir()
+    (caches / "kept-0123-mnist.npy").write_bytes(b"x")
+    (caches / "gone-0123-mnist.npy").write_bytes(b"x")
+    removed = runner.clean(runs, caches)
+    assert {".kept-new-abc", ".tmp-1-meta.json", ".deleted-x-1", "gone-0123-mnist.npy"} <= set(removed)
+    assert (runs / "kept").is_dir() and (caches / "kept-0123-mnist.npy").is_file()
+    assert len(list((runs / runner.JOBS_DIR).iterdir())) == runner.KEEP_JOBS

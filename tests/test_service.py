@@ -103,3 +103,28 @@ def test_tensorflow_never_loads_in_the_dashboard(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr[-2000:]
     assert "loaded: []" in r.stdout
+
+
+def test_a_damaged_calibration_file_is_a_bundle_error(service, tiny_bundle, tmp_path):
+    """A Git LFS pointer where ood.npz should be: the bundle is unusable, the worker says which."""
+    copy = tmp_path / "lfs"
+    shutil.copytree(tiny_bundle, copy)
+    (copy / "ood.npz").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n")
+    with pytest.raises(bundle.BundleError, match="lfs.*cannot be loaded"):
+        service.load(copy)
+    assert service.predict(tiny_bundle, seven_png()).input.shape == (28, 28)  # the worker still serves
+
+
+def test_the_worker_keeps_a_few_models_and_forgets_deleted_ones(tiny_bundle, tmp_path):
+    from core import service as svc
+
+    cache = {}
+    copies = []
+    for i in range(svc.MAX_MODELS + 2):
+        copies.append(tmp_path / f"m{i}")
+        shutil.copytree(tiny_bundle, copies[-1])
+        svc._recognizer(cache, str(copies[-1]))
+    assert len(cache) == svc.MAX_MODELS and str(copies[0]) not in {k[0] for k in cache}  # least recent out
+    shutil.rmtree(copies[-1])
+    svc._recognizer(cache, str(copies[-2]))
+    assert str(copies[-1]) not in {k[0] for k in cache}
