@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser-deps data run pretrained test test-fast bench bench-ui bench-runner bench-explorer bench-drawings bench-external clean
+.PHONY: install browser-deps data run pretrained test test-fast bench bench-ui bench-runner bench-explorer bench-drawings bench-external bench-styles style-samples clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,14 @@ bench-drawings: $(STAMP)
 
 bench-external: $(STAMP)
 	$(BIN)/python benchmarks/external.py --ablation
+
+# The style-shift suite: every digit style and non-digit family, 1,000 images each (README).
+bench-styles: $(STAMP)
+	$(BIN)/python benchmarks/styles.py --variants
+
+# The committed style samples that guard the shipped CNN (tests/test_pretrained.py); made once.
+style-samples: $(STAMP)
+	$(BIN)/python tests/data/make_style_samples.py
 
 clean:
 	rm -rf $(VENV) bundles reports .pytest_cache test-output

@@ -11,7 +11,6 @@ from streamlit_drawable_canvas import st_canvas
 from core import figures
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
-APP_MARK = "digitrec_app"  # set by streamlit_app.py on every run, before the page runs
 
 
 def settle_startup() -> None:
@@ -22,26 +21,6 @@ def settle_startup() -> None:
     if not getattr(settle_startup, "done", False):
         gc.freeze()
         settle_startup.done = True
-
-
-def page_setup() -> None:
-    """Every page calls this first. On a fresh server Streamlit's first script run may take the
-    `pages/` folder for an old-style multipage app and run the page alone, without
-    streamlit_app.py (no navigation, no model picker); it stays in that mode until the main script
-    runs. Leave that mode and run again, through streamlit_app.py, on the same page (its URL)."""
-    if not st.session_state.get(APP_MARK):
-        leave_folder_mode()
-
-
-def leave_folder_mode() -> None:
-    """Switch off Streamlit's `pages/` folder mode, as st.navigation does on its first call, and run
-    again. streamlit_app.py calls it too when a fresh server's first run starts in that mode: the
-    home page then drew its widgets under another page's identity, and the user's first choice
-    (the model picker's) was lost."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False
-    st.rerun()
 
 
 # Two fixes to the canvas component (streamlit-drawable-canvas 0.13), made from the page: a tiny

@@ -60,15 +60,15 @@ def switching(repeat: int = 5) -> None:
             timings[what].append((time.perf_counter() - start) * 1000)
     home = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
     home.run()
-    labels = home.sidebar.selectbox(key="model_label").options
+    labels = home.sidebar.selectbox(key="model_path").options
     for r in range(repeat + 1):
-        home.sidebar.selectbox(key="model_label").set_value(labels[r % 3]).run()
+        home.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / bundle.SHIPPED[r % 3])).run()
         home.switch_page("pages/mistakes.py")
         start = time.perf_counter()
         home.run()
         if r:  # the first visit scores; later ones are what a user switching models waits for
             timings["model"].append((time.perf_counter() - start) * 1000)
-        home.switch_page("streamlit_app.py").run()
+        home.switch_page("pages/home.py").run()
     for what, ms in timings.items():
         print(f"switch {what}: server-side script run median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms "
               f"({len(ms)} switches)")

@@ -115,7 +115,7 @@ def main(argv=None) -> int:
         print(f"stroke end -> answer visible, 1 session: {summary(single)}; answers wrong: {len(wrong)} {wrong[:3]}")
 
         with tempfile.TemporaryDirectory() as tmp:
-            from tests.test_app import photo_of_seven
+            from tests.images import photo_of_seven
 
             photo = Path(tmp) / "phone.jpg"
             photo.write_bytes(photo_of_seven((4000, 3000), noise=6))

@@ -9,6 +9,18 @@ from pathlib import Path
 
 import click
 
+from . import models
+from . import train as training
+from .bundle import BundleError, read_meta
+from .calibrate import calibrate_bundle
+from .data import MNIST_SHA256, DataError, load_mnist
+from .evaluate import compare_rows
+from .gate import GateConfig
+from .models import InvalidConfig, UnknownModel
+from .preprocess import ImageError
+from .recognizer import Recognizer
+from .report import evaluate_bundle
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
 
 
@@ -16,9 +28,6 @@ def friendly_errors(fn):
     """Known failures become one line and exit code 1, never a traceback."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .bundle import BundleError
-        from .data import DataError
-        from .models import InvalidConfig, UnknownModel
 
         try:
             return fn(*args, **kwargs)
@@ -35,7 +44,6 @@ def data_option(fn):
 
 
 def load_data(data_path, unverified=False):
-    from .data import MNIST_SHA256, load_mnist
 
     expected = None if (unverified and data_path) else MNIST_SHA256
     return load_mnist(path=data_path, expected_sha256=expected)
@@ -74,8 +82,6 @@ def data(data_path, unverified):
 @friendly_errors
 def train(model, out, data_path, unverified, report_dir, **options):
     """Train MODEL (linear, mlp, keras_example, cnn, cnn_fast) and save a bundle."""
-    from . import models
-    from . import train as training
 
     cfg = models.spec(model).defaults.with_(**options)
     m = load_data(data_path, unverified)
@@ -93,7 +99,6 @@ def _pct(value):
 
 
 def _report(bundle_dir, m, report_dir):
-    from .evaluate import evaluate_bundle
 
     r = evaluate_bundle(bundle_dir, m, report_dir)
     halves = ""
@@ -111,7 +116,6 @@ def _report(bundle_dir, m, report_dir):
 @friendly_errors
 def evaluate(bundle_dir, report_dir, data_path, unverified):
     """Test accuracy, confusion matrix, per-class metrics and mistakes of a bundle."""
-    from .bundle import read_meta
 
     read_meta(bundle_dir)  # a bad bundle fails before MNIST is loaded
     _report(bundle_dir, load_data(data_path, unverified), report_dir)
@@ -122,7 +126,6 @@ def evaluate(bundle_dir, report_dir, data_path, unverified):
 @friendly_errors
 def compare(bundles):
     """A table of bundles side by side, from their meta.json."""
-    from .evaluate import compare_rows
 
     rows = compare_rows(bundles)
     head = f"{'model':<14} {'params':>9} {'epochs':>6} {'train s':>8} {'val acc':>8} {'test acc':>8}  bundle"
@@ -145,9 +148,6 @@ def compare(bundles):
 def calibrate(bundle_dir, per_kind, gate, gate_images, data_path, unverified):
     """Train the digit-or-not gate, fit temperature, novelty detector and thresholds on held-out
     digits; store them in the bundle."""
-    from .bundle import read_meta
-    from .calibrate import calibrate_bundle
-    from .gate import GateConfig
 
     read_meta(bundle_dir)
     gate_config = GateConfig().with_(nondigits=gate_images) if gate else None
@@ -170,8 +170,6 @@ def expand(paths):
 
 def _run_images(paths, bundle_dir, as_json, fn, show):
     """Apply fn(recognizer, path) to each image; one line each; per-file errors do not abort."""
-    from .preprocess import ImageError
-    from .recognizer import Recognizer
 
     files = list(expand(paths))
     if not files:

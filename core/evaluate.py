@@ -1,14 +1,12 @@
 """How good a bundle is on the MNIST test set: metrics, plots and a self-contained report."""
 from __future__ import annotations
 
-import html
-import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import styles, suite
+from . import bundle, preprocess, styles, suite, synth
 
 HALF = 5000  # MNIST's test set: first and last 5,000 come from different writer pools
 
@@ -63,8 +61,6 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
     """(images (N, 28, 28) uint8 as the network sees them, true labels, MNIST test index of each).
     The realistic sets take ~15 s to make, so they are kept as .npz in `cache_dir` (keyed by
     seed, size and preprocessing version: a new pipeline makes them anew)."""
-    from . import bundle, preprocess, synth
-
     if name not in SETS:
         raise ValueError(f"unknown evaluation set {name!r}; choose one of: {', '.join(SETS)}")
     if name == "mnist":
@@ -97,8 +93,6 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
 def cached_predictions(bundle_dir, set_name: str, compute, cache_dir: str | Path | None = None) -> np.ndarray:
     """A model's probabilities on a set, computed once by `compute()` and kept under `cache_dir`,
     keyed by the bundle's checksum: a retrained or replaced bundle is scored anew."""
-    from . import bundle
-
     if cache_dir is None:
         return np.asarray(compute())
     path = Path(cache_dir) / f"{Path(bundle_dir).name}-{bundle.checksum(bundle_dir)}-{set_name}.npy"
@@ -182,8 +176,7 @@ def saliency(probabilities, image: np.ndarray, target: int, patch: int = 6, stri
 def preprocessing_mismatch(meta: dict) -> str | None:
     """Why a model's figures on the realistic sets could mislead, or None: it learned from (or was
     calibrated on) images prepared by another version of the pipeline than the one making them."""
-    from .preprocess import PREPROCESS_VERSION as now
-
+    now = preprocess.PREPROCESS_VERSION
     trained = meta.get("preprocess_version")
     if meta.get("config", {}).get("drawn") and trained != now:
         return (f"this model learned from drawings prepared by preprocessing version {trained}; these images are "
@@ -193,31 +186,6 @@ def preprocessing_mismatch(meta: dict) -> str | None:
         return (f"this model's thresholds were calibrated on images prepared by preprocessing version {calibrated}; "
                 f"these are prepared by version {now}. Recalibrate it (`python -m core calibrate`).")
     return None
-
-
-def read_flags(path) -> dict:
-    """{MNIST test index (str): what was flagged} from the label-flags file; {} when there is none."""
-    try:
-        flags = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return {}
-    return flags if isinstance(flags, dict) else {}
-
-
-def set_flag(path, test_index: int, record: dict | None) -> None:
-    """Flag a test digit's label as looking wrong (`record`: what the user saw), or unflag (None)."""
-    flags = read_flags(path)
-    if record is None:
-        flags.pop(str(test_index), None)
-    else:
-        flags[str(test_index)] = record
-    from .bundle import write_text_atomic
-
-    write_text_atomic(path, flags_json(flags))
-
-
-def flags_json(flags: dict) -> str:
-    return json.dumps(dict(sorted(flags.items(), key=lambda kv: int(kv[0]))), indent=1) + "\n"
 
 
 def confusion_matrix(y_true, y_pred, classes: int = 10) -> np.ndarray:
@@ -238,63 +206,8 @@ def per_class(cm: np.ndarray):
     return precision, recall, f1, support.astype(int)
 
 
-def render_html(report: dict, figures: dict) -> str:
-    """One self-contained page (plotly.js inlined once): opens offline."""
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{c['digit']}</td><td>{c['precision']:.4f}</td><td>{c['recall']:.4f}</td>"
-        f"<td>{c['f1']:.4f}</td><td>{c['support']}</td></tr>" for c in report["per_class"])
-    halves = ""
-    if "accuracy_first_half" in report:
-        halves = (f"<li>first 5,000: {report['accuracy_first_half']:.2%}, "
-                  f"last 5,000: {report['accuracy_last_half']:.2%}</li>")
-    figures = "".join(f"<figure>{fig.to_html(full_html=False, include_plotlyjs=i == 0)}<figcaption>{e(name)}"
-                      "</figcaption></figure>" for i, (name, fig) in enumerate(figures.items()))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>digitrec report: {e(report['model'])}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25em .7em;text-align:right}}
-figure{{margin:1.5em 0}}figcaption{{color:#555}}</style></head><body>
-<h1>{e(report['model'])} on the MNIST test set</h1>
-<ul><li>accuracy <b>{report['accuracy']:.2%}</b> ({report['errors']} errors in {report['images']:,} images),
-loss {report['loss']:.4f}</li>{halves}
-<li>bundle: {e(str(report['bundle']))}; trained in {report.get('train_seconds', '?')} s on
-{report.get('train_images', '?')} images</li></ul>
-<h2>Per class</h2><table><tr><th>digit</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>{rows}</table>
-{figures}</body></html>
-"""
-
-
-def evaluate_bundle(bundle_dir, mnist, report_dir=None) -> dict:
-    """Metrics of the bundle on `mnist`'s test set; with `report_dir`, also CSV, JSON and HTML."""
-    from . import bundle, figures
-
-    model, meta = bundle.load(bundle_dir)
-    probs = predict_proba(model, mnist.x_test)
-    report = {"model": meta.get("name"), "bundle": str(bundle_dir), "data_sha256": mnist.sha256,
-              "train_seconds": meta.get("train_seconds"), "train_images": meta.get("train_images"),
-              **metrics(probs, mnist.y_test)}
-    if report_dir is not None:
-        out = Path(report_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        figs = {
-            "confusion matrix": figures.confusion(report["confusion_matrix"],
-                                                  f"{report['model']}: {report['accuracy']:.2%} on MNIST test"),
-            "worst mistakes": figures.mistakes(mnist.x_test, report["worst_mistakes"]),
-        }
-        if meta.get("history"):
-            figs["training curves"] = figures.history(meta["history"])
-        (out / "confusion_matrix.csv").write_text(
-            "\n".join(",".join(map(str, row)) for row in report["confusion_matrix"]) + "\n")
-        (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        (out / "report.html").write_text(render_html(report, figs))
-    return report
-
-
 def compare_rows(bundle_dirs) -> list[dict]:
     """One row per bundle, from what its meta.json states (nothing is recomputed)."""
-    from . import bundle
-
     rows = []
     for d in bundle_dirs:
         meta = bundle.read_meta(d)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from .evaluate import normalised
+from .preprocess import open_image
+
 DIGITS = [str(d) for d in range(10)]
 
 
@@ -16,8 +19,6 @@ def confusion(cm, title: str = "", how: str = "count", hide_diagonal: bool = Fal
     whole scale. `clickable` lays a transparent square marker on every cell (Plotly can select
     scatter points, not heatmap cells): a click on a cell selects it; `selected` (true, predicted)
     is outlined."""
-    from .evaluate import normalised
-
     cm = np.asarray(cm)
     share = normalised(cm, "recall") * 100  # for the hover, whatever the view
     shown = cm if how == "count" else normalised(cm, how)
@@ -168,8 +169,6 @@ def mistakes(x: np.ndarray, rows: list, cols: int = 9) -> go.Figure:
 
 def thumbnail(image, max_side: int = 640):
     """(RGB PIL image at most `max_side` across, its scale) of anything `preprocess.open_image` reads."""
-    from .preprocess import open_image
-
     img = open_image(image).convert("RGB")
     scale = min(1.0, max_side / max(img.size))
     return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale)))), scale

@@ -16,6 +16,11 @@ from scipy import ndimage as ndi
 
 PREPROCESS_VERSION = 2  # recorded in every bundle; bump when the pipeline's output changes
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
+# ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
+# size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit
+MAX_PIXELS_LOSSLESS = 25_000_000
+MAX_DIGITS = 12  # a number longer than this, or a row of more marks, is not a number digitrec reads
+MIN_PART = 4  # px (work resolution): a cut narrower than this is no digit (a thin line is not a row of 1s)
 WORK_SIDE = 1024  # images are reduced to this before any work: bounds the cost, keeps thin strokes
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
 MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
@@ -71,8 +76,10 @@ def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise ImageError(f"not an image Pillow can read ({e.__class__.__name__})") from None
     w, h = img.size
-    if w * h > max_pixels:
-        raise ImageError(f"image is too large: {w}x{h} pixels; the limit is {max_pixels:,} pixels")
+    limit = max_pixels if img.format == "JPEG" else min(max_pixels, MAX_PIXELS_LOSSLESS)
+    if w * h > limit:
+        raise ImageError(f"image is too large: {w}x{h} pixels; the limit is {limit:,} pixels"
+                         f"{'' if img.format == 'JPEG' else ' for an uncompressed or lossless image'}")
     if w < 1 or h < 1:
         raise ImageError("image has no pixels")
     try:
@@ -90,8 +97,11 @@ def _from_array(a: np.ndarray) -> Image.Image:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
         raise ImageError(f"array of shape {a.shape} is not an image (H,W), (H,W,3) or (H,W,4)")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS_LOSSLESS:
+        raise ImageError(f"image is too large: {a.shape[1]}x{a.shape[0]} pixels; the limit is "
+                         f"{MAX_PIXELS_LOSSLESS:,} pixels")
     if a.dtype != np.uint8:
-        a = a.astype(np.float64)
+        a = a.astype(np.float32)
         a = a * 255 if a.max(initial=0) <= 1.0 else a
         a = np.clip(a, 0, 255).astype(np.uint8)
     return Image.fromarray(a)
@@ -100,11 +110,19 @@ def _from_array(a: np.ndarray) -> Image.Image:
 def to_gray(img: Image.Image) -> np.ndarray:
     """Float32 luminance in [0, 1] at most WORK_SIDE wide; transparency composited keeping the ink."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(img, dtype=np.float64)
+        if max(img.size) > WORK_SIDE:  # reduce first, in its own mode: never a full-size float copy
+            k = int(np.ceil(max(img.size) / WORK_SIDE))
+            img = img.resize((max(1, img.width // k), max(1, img.height // k)), Image.Resampling.BOX)
+        a = np.asarray(img, dtype=np.float32)
         a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
         img = Image.fromarray(np.clip(a * 255, 0, 255).astype(np.uint8))
+    if img.mode == "LAB":  # CIELAB (some TIFFs): its L channel is the lightness
+        img = img.getchannel("L")
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    img = img.convert("RGBA" if has_alpha else "L")
+    try:
+        img = img.convert("RGBA" if has_alpha else "L")
+    except (ValueError, OSError) as e:
+        raise ImageError(f"colour mode {img.mode} is not one digitrec reads ({e})") from None
     side = max(img.size)
     if side > WORK_SIDE:  # area-average down first: all later work is bounded by WORK_SIDE
         img = img.reduce(int(np.ceil(side / WORK_SIDE)))
@@ -315,10 +333,15 @@ def segment(mask: np.ndarray, overlap: float = 0.5) -> list[np.ndarray]:
         else:
             groups.append([x0, x1, [i + 1]])
     groups.sort(key=lambda g: g[0])
+    if len(groups) > MAX_DIGITS:
+        raise ImageError(f"{len(groups)} separate marks side by side: not a number of up to {MAX_DIGITS} digits")
     masks = [np.isin(labels, g[2]) for g in groups]
     rows = [np.flatnonzero(m.any(axis=1)) for m in masks]
     height = float(np.median([r[-1] + 1 - r[0] for r in rows]))  # the number's digit height
-    return [part for m in masks for part in split_touching(m, height)]
+    parts = [part for m in masks for part in split_touching(m, height)]
+    if len(parts) > MAX_DIGITS:
+        raise ImageError(f"more than {MAX_DIGITS} digits side by side: not a number digitrec reads")
+    return parts
 
 
 def split_touching(mask: np.ndarray, height: float, aspect: float = 1.35) -> list[np.ndarray]:
@@ -330,10 +353,13 @@ def split_touching(mask: np.ndarray, height: float, aspect: float = 1.35) -> lis
     if w <= aspect * height:
         return [mask]
     n = max(2, round(w / (0.75 * height)))
+    if n > MAX_DIGITS or w / n < MIN_PART:
+        return [mask]  # a long line or a flat stroke, not a row of touching digits: one piece
     column_ink = mask[:, x0:x1].sum(axis=0)
     cuts, step = [], w / n
     for k in range(1, n):
         lo, hi = int(k * step - 0.3 * step), int(k * step + 0.3 * step)
+        hi = max(hi, lo + 1)
         cuts.append(x0 + lo + int(np.argmin(column_ink[lo:hi])))
     parts = []
     for a, b in zip([x0] + cuts, cuts + [x1]):

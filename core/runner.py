@@ -27,7 +27,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import bundle, models
+from . import bundle, models, train
+from .data import load_mnist
+from .train import split_sizes
 
 LOCK_FILE = ".train.lock"
 JOBS_DIR = ".jobs"
@@ -140,8 +142,6 @@ START_UP = 8.0  # s: the worker's TensorFlow import, MNIST from the cache, the t
 
 def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
     """Images one epoch goes through: MNIST's share (as `train.split` takes it) plus the drawings."""
-    from .train import split_sizes  # numpy only: safe in the dashboard's process
-
     return split_sizes(cfg, total)[0] + cfg.drawn + cfg.styled + cfg.nondigits
 
 
@@ -439,9 +439,6 @@ def work(folder: Path) -> str:
     emit("loading", pid=os.getpid())
     try:
         import keras
-
-        from . import train
-        from .data import load_mnist
 
         mnist = load_mnist(path=request["data"], expected_sha256=None) if request.get("data") else load_mnist()
         stop_file = folder / "stop"

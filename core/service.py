@@ -21,6 +21,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from . import bundle, preprocess
+from .evaluate import saliency
+from .recognizer import Recognizer
 
 START_SECONDS = 120  # TensorFlow's import plus three models; a slow first start is not a hang
 ROOT = Path(__file__).resolve().parent.parent  # the worker runs `python -m core.service` from here
@@ -37,8 +39,6 @@ MAX_MODELS = 8  # models kept loaded in the worker (~50-200 MB each); the least 
 def _recognizer(cache: dict, bundle_dir: str):
     """The bundle's Recognizer, loaded once per version of its files. Any failure to build one (a
     damaged gate.keras, a Git LFS pointer for ood.npz, ...) is a BundleError naming the bundle."""
-    from .recognizer import Recognizer
-
     for old in [k for k in cache if not Path(k[0]).is_dir()]:
         del cache[old]  # deleted or renamed runs leave memory too
     key = (bundle_dir, bundle.checksum(bundle_dir))
@@ -74,8 +74,6 @@ def _handle(cache: dict, op: str, args: dict):
     if op == "judge":  # the whole answer per 28x28 image, without the image itself (it is the caller's)
         return [dataclasses.replace(p, input=None) for p in rec.classify(args["images"])]
     if op == "saliency":
-        from .evaluate import saliency
-
         return saliency(rec.probabilities, args["image"], args["target"])
     raise ValueError(f"unknown operation {op!r}")
 

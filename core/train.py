@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, models
+from . import bundle, gate, models, preprocess, styles, synth
 from .data import Mnist
 from .evaluate import predict_proba
-from .preprocess import PREPROCESS_VERSION
 
 
 def split_sizes(cfg: models.TrainConfig, total: int) -> tuple[int, int]:
@@ -20,6 +19,12 @@ def split_sizes(cfg: models.TrainConfig, total: int) -> tuple[int, int]:
     n_val = min(cfg.val_split, total // 5) if cfg.val_split else 0
     n_tr = total - n_val
     return (min(n_tr, cfg.limit) if cfg.limit else n_tr), n_val
+
+
+def limit_for(images: int, cfg: models.TrainConfig, total: int = 60000) -> int:
+    """`TrainConfig.limit` for "train on `images` images": 0 (all) when that is every image the
+    split leaves for training (the dashboard's largest choice), else `images`."""
+    return 0 if images >= split_sizes(cfg, total)[0] else images
 
 
 def split(mnist: Mnist, cfg: models.TrainConfig):
@@ -35,8 +40,6 @@ NOT_A_DIGIT = 10  # the label of the 11th class (TrainConfig.nondigits)
 def _extra_chunk(args):
     """Prepared images of one kind made from the digits `x` (runs in a worker process):
     "drawn" (round brush on the canvas), "styled" (a seen style of core.styles) or "nondigit"."""
-    from . import gate, preprocess, styles, synth
-
     kind, x, y, seed = args
     rng = np.random.default_rng(seed)
     seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
@@ -207,7 +210,7 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
         "epochs_done": len(history.history.get("loss", [])),
         # stopped early (the dashboard's Stop button): the figures are those of a shorter run
         "stopped": bool(model.stop_training),
-        "preprocess_version": PREPROCESS_VERSION,
+        "preprocess_version": preprocess.PREPROCESS_VERSION,
         "versions": library_versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra_meta or {}),

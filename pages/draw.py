@@ -1,12 +1,12 @@
 """Draw & upload: a digit drawn, uploaded or photographed, and what the network makes of it."""
 import streamlit as st
 
-from app import cache, ui
+from app import cache, frame, ui
 from core import figures, preprocess
 from core.bundle import BundleError
 from core.service import ServiceError
 
-ui.page_setup()
+frame.page_setup()
 st.title("Draw & upload")
 MAX_FILES = 50  # per upload: each file is decoded and read; more would keep the worker from everyone else
 

@@ -5,12 +5,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import cache, ui
-from core import evaluate, figures, suite
+from app import cache, frame, ui
+from core import evaluate, figures, flags, suite
 from core.bundle import BundleError
 from core.service import ServiceError
 
-ui.page_setup()
+frame.page_setup()
 st.title("Confusion matrix & mistakes")
 PER_PAGE = 50
 VIEWS = {"count": "counts", "recall": "% of row (recall)", "precision": "% of column (precision)"}
@@ -177,19 +177,19 @@ def gallery(rows: list) -> None:
                         caption=f"occlusion saliency for {r['predicted']}: orange ink, when hidden, lowers the answer most")
             except (BundleError, ServiceError) as e:
                 c.warning(f"No saliency map: {e}")
-            flagged = evaluate.read_flags(cache.flags_path())
+            flagged = flags.read_flags(cache.flags_path())
             key = str(r["test index"])
             if key in flagged:
                 st.info(f"You flagged test #{key}'s label ({r['true']}) as looking wrong.")
-                st.button("Unflag", on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"], None),
+                st.button("Unflag", on_click=flags.set_flag, args=(cache.flags_path(), r["test index"], None),
                           key="cm_unflag")
             else:
                 st.button(f"This label looks wrong: it is not a {r['true']}", key="cm_flag",
-                          on_click=evaluate.set_flag, args=(cache.flags_path(), r["test index"],
+                          on_click=flags.set_flag, args=(cache.flags_path(), r["test index"],
                                                             {"label": r["true"], "model said": r["predicted"]}),
                           help="MNIST's test set has a few mislabelled digits. Flags are kept in your digitrec folder.")
             if flagged:
-                st.download_button(f"Download the {len(flagged)} flagged labels (JSON)", evaluate.flags_json(flagged),
+                st.download_button(f"Download the {len(flagged)} flagged labels (JSON)", flags.flags_json(flagged),
                                    "label_flags.json", "application/json", key="cm_flags_csv")
 
 

@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from app import cache, ui
-from core import evaluate, figures, models, runner
+from app import cache, frame
+from core import evaluate, figures, models, runner, train
 
-ui.page_setup()
+frame.page_setup()
 st.title("Train & compare")
 st.caption("Train the original recipe's two networks (or a small CNN) on MNIST, watch them learn, "
            "and compare every run. Training runs in a process of its own: it goes on while you "
@@ -14,12 +14,16 @@ st.caption("Train the original recipe's two networks (or a small CNN) on MNIST, 
 KINDS = {"baseline: 784 → 10, sigmoid": "linear",
          "improved: one hidden ReLU layer → 10, sigmoid": "mlp",
          "cnn_fast: a small convolutional network": "cnn_fast"}
+LABEL = {name: label for label, name in KINDS.items()}
+RECIPE = {name: models.spec(name).defaults for name in KINDS.values()}  # the one source of the numbers
 PRESETS = {  # the recipe's own settings
-    "baseline": dict(kind="baseline: 784 → 10, sigmoid", epochs=5, hidden=100),
-    "improved": dict(kind="improved: one hidden ReLU layer → 10, sigmoid", epochs=10, hidden=100),
+    "baseline": dict(kind=LABEL["linear"], epochs=RECIPE["linear"].epochs, hidden=RECIPE["mlp"].hidden),
+    "improved": dict(kind=LABEL["mlp"], epochs=RECIPE["mlp"].epochs, hidden=RECIPE["mlp"].hidden),
 }
-IMAGES = [500, 1000, 2000, 5000, 10000, 20000, 55000]  # 55,000: all but the 5,000 validation images
-DEFAULTS = dict(kind="baseline: 784 → 10, sigmoid", epochs=5, hidden=100, lr=1e-3, batch=32, images=55000, seed=0)
+ALL = train.split_sizes(RECIPE["linear"], 60000)[0]  # every training image but the validation split
+IMAGES = [500, 1000, 2000, 5000, 10000, 20000, ALL]
+DEFAULTS = dict(kind=LABEL["linear"], epochs=RECIPE["linear"].epochs, hidden=RECIPE["mlp"].hidden,
+                lr=RECIPE["linear"].learning_rate, batch=RECIPE["linear"].batch_size, images=ALL, seed=0)
 # Streamlit drops a widget's value after a run that does not draw it (another page): keep a copy
 # of the settings under a key of our own, and bring them back when the page is shown again.
 saved = st.session_state.setdefault("train_saved", {})
@@ -38,7 +42,7 @@ def config(kind: str) -> models.TrainConfig:
     s = st.session_state
     return models.spec(kind).defaults.with_(
         epochs=s.train_epochs, hidden=s.train_hidden, learning_rate=s.train_lr, batch_size=s.train_batch,
-        limit=0 if s.train_images >= 55000 else s.train_images, seed=int(s.train_seed))
+        limit=train.limit_for(s.train_images, models.spec(kind).defaults), seed=int(s.train_seed))
 
 
 def launch(kinds: list) -> None:
@@ -115,9 +119,11 @@ with live_panel:  # drawn first: a reload shows the run in progress as soon as p
 with controls, st.container(key="train_controls"):
     a, b = st.columns(2)
     a.button("Baseline recipe", on_click=preset, args=("baseline",), width="stretch", key="preset_baseline",
-             help="The original recipe's baseline: 784 → 10 sigmoid, 5 epochs, batch 32, learning rate 0.001.")
+             help=f"The original recipe's baseline: 784 → 10 sigmoid, {RECIPE['linear'].epochs} epochs, batch "
+                  f"{RECIPE['linear'].batch_size}, learning rate {RECIPE['linear'].learning_rate:g}.")
     b.button("Improved recipe", on_click=preset, args=("improved",), width="stretch", key="preset_improved",
-             help="The original recipe's improved network: 100 hidden units, 10 epochs, batch 32, learning rate 0.001.")
+             help=f"The original recipe's improved network: {RECIPE['mlp'].hidden} hidden units, {RECIPE['mlp'].epochs} "
+                  f"epochs, batch {RECIPE['mlp'].batch_size}, learning rate {RECIPE['mlp'].learning_rate:g}.")
     kind = KINDS[st.selectbox("Network", list(KINDS), key="train_kind")]
     st.slider("Epochs", 1, 30, key="train_epochs", help="Passes over the training images.")
     st.slider("Hidden units", 16, 1024, key="train_hidden", disabled=kind != "mlp",
@@ -127,7 +133,7 @@ with controls, st.container(key="train_controls"):
     st.select_slider("Batch size", [16, 32, 64, 128, 256], key="train_batch",
                      help="Images per step; the recipe's 32. Larger is faster per epoch, learns less per epoch.")
     st.select_slider("Training images", IMAGES, key="train_images", format_func=lambda v: f"{v:,}",
-                     help="A subset trains in seconds; 55,000 is all (5,000 more are kept for validation).")
+                     help=f"A subset trains in seconds; {ALL:,} is all ({60000 - ALL:,} more are kept for validation).")
     st.number_input("Seed", 0, 99999, key="train_seed", help="Same seed, same settings: the same run, within noise.")
     cfg = config(kind)
     saved.update({k: st.session_state[f"train_{k}"] for k in DEFAULTS})
@@ -137,7 +143,7 @@ with controls, st.container(key="train_controls"):
     go.button("Train", type="primary", disabled=running, key="go_train", width="stretch",
               on_click=launch, args=([(kind, {})],))
     both.button("Train both", disabled=running, key="go_both", width="stretch", on_click=launch,
-                args=([("linear", {"epochs": 5}), ("mlp", {"epochs": 10})],),
+                args=([("linear", {"epochs": RECIPE["linear"].epochs}), ("mlp", {"epochs": RECIPE["mlp"].epochs})],),
                 help="The baseline, then the improved network, each for its recipe's epochs (5, then 10); "
                      "hidden units, learning rate, batch size, images and seed as set here.")
     if running:

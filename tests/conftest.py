@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -6,6 +7,10 @@ import numpy as np
 import pytest
 
 from core.data import Mnist, content_sha256
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 180  # the first run starts the model worker: TensorFlow's import and three models
 
 
 def synthetic_arrays(n_train=600, n_test=200, seed=0):
@@ -45,6 +50,29 @@ def tiny_bundle(tiny_mnist, tmp_path_factory):
     cfg = models.spec("linear").defaults.with_(epochs=3, val_split=100)
     train.train(cfg, tiny_mnist, out)
     return out
+
+
+@pytest.fixture(scope="module")
+def app_test():
+    """AppTest of the dashboard, opened on `page` (a file under pages/) after the frame's first run."""
+    from streamlit.testing.v1 import AppTest
+
+    def make(page=None):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.run()
+        if page:
+            at.switch_page(page).run()
+        return at
+    return make
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    """A scratch runs folder, so the tests never touch artifacts/runs."""
+    from core import bundle
+
+    monkeypatch.setattr(bundle, "RUNS", tmp_path)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

@@ -12,25 +12,10 @@ from PIL import Image
 
 from core import bundle
 
-from tests.test_preprocess import filled_disk, png_bytes, stroke_digit
+from tests.images import filled_disk, photo_of_seven, png_bytes, stroke_digit
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "streamlit_app.py")
 DRAW = "pages/draw.py"
-TIMEOUT = 180  # the first run starts the model worker: TensorFlow's import and three models
-
-
-@pytest.fixture(scope="module")
-def app_test():
-    from streamlit.testing.v1 import AppTest
-
-    def make(page=None):
-        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-        at.run()
-        if page:
-            at.switch_page(page).run()
-        return at
-    return make
 
 
 def no_exception(at):
@@ -43,20 +28,6 @@ def headlines(at) -> list[str]:
     return [re.sub("<[^>]+>", "", m.value) for m in at.markdown if "class='headline'" in m.value]
 
 
-def photo_of_seven(size=(900, 700), noise: float = 0.0) -> bytes:
-    """Dark ink on uneven grey paper, off-centre, as JPEG: what a phone gives. `noise`: the
-    sensor's grain (grey levels), which makes the file as big as a phone's."""
-    ink = np.zeros(size[::-1], float)
-    digit = stroke_digit(size=300, width=22) / 255.0
-    ink[100:400, 450:750] = digit
-    light = np.linspace(0.75, 0.95, size[0])[None, :] * 255
-    img = light * (1 - ink) + 30 * ink
-    if noise:
-        img = img + np.random.default_rng(0).normal(0, noise, img.shape)
-    rgb = np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
-    return png_bytes(Image.fromarray(rgb), "JPEG", quality=90)
-
-
 def test_home_lists_the_shipped_models(app_test):
     at = app_test()
     no_exception(at)
@@ -67,10 +38,10 @@ def test_home_lists_the_shipped_models(app_test):
 
 def test_model_picker_offers_every_shipped_bundle(app_test):
     at = app_test()
-    picker = at.sidebar.selectbox(key="model_label")
+    picker = at.sidebar.selectbox(key="model_path")
     names = [o.split(" (")[0] for o in picker.options]
     assert names[:3] == ["cnn", "improved", "baseline"]
-    picker.select_index(2).run()
+    picker.set_value(str(bundle.ARTIFACTS / "baseline")).run()
     assert at.session_state["model"] == str(bundle.ARTIFACTS / "baseline")
     no_exception(at)
     assert "7,850 parameters" in " ".join(m.value for m in at.sidebar.markdown)
@@ -147,13 +118,6 @@ def test_compare_all_models_answers_with_each(app_test):
 TRAIN = "pages/train.py"
 
 
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    """A scratch runs folder, so the tests never touch artifacts/runs."""
-    monkeypatch.setattr(bundle, "RUNS", tmp_path)
-    return tmp_path
-
-
 def test_train_page_presets_set_the_sliders(app_test, runs):
     at = app_test(TRAIN)
     no_exception(at)
@@ -196,7 +160,7 @@ def test_a_tiny_run_finishes_and_joins_the_table(app_test, runs):
     assert 0.1 < new.iloc[0]["test_accuracy"] <= 1
     no_exception(at)
     home = app_test()  # (AppTest shows the sidebar on the first page only)
-    assert any(n.startswith("linear-e1-") for n in home.sidebar.selectbox(key="model_label").options)
+    assert any(n.startswith("linear-e1-") for n in home.sidebar.selectbox(key="model_path").options)
     assert list(home.dataframe[0].value["model"]) == ["cnn", "improved", "baseline"]  # Home: shipped only
 
 
@@ -227,7 +191,7 @@ MISTAKES = "pages/mistakes.py"
 @pytest.mark.parametrize("model", range(3))  # cnn, improved, baseline
 def test_mistakes_page_for_every_shipped_model_and_set(app_test, runs, model):
     at = app_test()
-    at.sidebar.selectbox(key="model_label").select_index(model).run()
+    at.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / bundle.SHIPPED[model])).run()
     at.switch_page(MISTAKES).run()
     for set_name in ("mnist", "drawings", "photos"):
         at.selectbox(key="cm_set").set_value(set_name).run()
@@ -280,10 +244,10 @@ def test_a_broken_bundle_is_named_and_left_out(app_test, runs):
     (broken / "meta.json").write_text("{ not json")
     (broken / "model.keras").write_bytes(b"")
     at = app_test()
-    labels = at.sidebar.selectbox(key="model_label").options
+    labels = at.sidebar.selectbox(key="model_path").options
     assert not any(o.startswith("no-meta") for o in labels)  # unreadable: never offered
     assert "no-meta" in " ".join(c.value for c in at.sidebar.caption)
-    at.sidebar.selectbox(key="model_label").set_value(next(o for o in labels if o.startswith("good-run"))).run()
+    at.sidebar.selectbox(key="model_path").set_value(str(good)).run()
     at.switch_page(MISTAKES).run()
     no_exception(at)
     assert "good-run" in " ".join(w.value for w in at.warning) and "cannot be loaded" in at.warning[0].value

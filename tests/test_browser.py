@@ -4,7 +4,7 @@
 import pytest
 
 from tests import browser_util as B
-from tests.test_app import photo_of_seven
+from tests.images import photo_of_seven
 
 pytestmark = pytest.mark.browser
 SHOTS = B.ROOT / "test-output"

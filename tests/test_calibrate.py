@@ -1,6 +1,6 @@
 import numpy as np
 
-from core import calibrate, novelty
+from core import novelty
 
 
 def test_temperature_recovers_known_value():

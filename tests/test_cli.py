@@ -76,7 +76,7 @@ def test_bundle_of_other_version(tiny_bundle, tmp_path):
 def images(tmp_path):
     from PIL import Image
 
-    from tests.test_preprocess import stroke_digit
+    from tests.images import stroke_digit
 
     folder = tmp_path / "imgs"
     folder.mkdir()

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from core import evaluate
+from core import evaluate, flags, report
 
 
 def one_hot_probs(pred, confidence=0.9):
@@ -48,7 +48,7 @@ def test_halves_on_full_size_test_set():
 
 
 def test_report_files(tiny_bundle, tiny_mnist, tmp_path):
-    r = evaluate.evaluate_bundle(tiny_bundle, tiny_mnist, tmp_path / "rep")
+    r = report.evaluate_bundle(tiny_bundle, tiny_mnist, tmp_path / "rep")
     names = {p.name for p in (tmp_path / "rep").iterdir()}
     assert {"report.json", "report.html", "confusion_matrix.csv"} <= names
     saved = json.loads((tmp_path / "rep" / "report.json").read_text())
@@ -155,11 +155,11 @@ def test_a_model_from_other_preprocessing_is_flagged():
 
 def test_label_flags_round_trip(tmp_path):
     path = tmp_path / "flags.json"
-    assert evaluate.read_flags(path) == {}
-    evaluate.set_flag(path, 1234, {"label": 5, "model said": 3})
-    evaluate.set_flag(path, 7, {"label": 1, "model said": 7})
-    assert list(evaluate.read_flags(path)) == ["7", "1234"]
-    evaluate.set_flag(path, 7, None)
-    assert evaluate.read_flags(path) == {"1234": {"label": 5, "model said": 3}}
+    assert flags.read_flags(path) == {}
+    flags.set_flag(path, 1234, {"label": 5, "model said": 3})
+    flags.set_flag(path, 7, {"label": 1, "model said": 7})
+    assert list(flags.read_flags(path)) == ["7", "1234"]
+    flags.set_flag(path, 7, None)
+    assert flags.read_flags(path) == {"1234": {"label": 5, "model said": 3}}
     path.write_text("not json")
-    assert evaluate.read_flags(path) == {}
+    assert flags.read_flags(path) == {}

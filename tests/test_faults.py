@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from core import bundle, runner
-from tests.test_app import TRAIN, app_test, no_exception, runs  # noqa: F401 - fixtures
+from tests.test_app import TRAIN, no_exception
 
 PAGES = (None, "pages/draw.py", TRAIN, "pages/mistakes.py")
 
@@ -20,7 +20,7 @@ def make_run(runs_dir, name: str, **meta_changes):
     return d
 
 
-def test_delete_acts_on_the_run_chosen_even_if_it_vanished(app_test, runs):  # noqa: F811
+def test_delete_acts_on_the_run_chosen_even_if_it_vanished(app_test, runs):
     for name in ("a", "b", "c"):
         make_run(runs, name)
     at = app_test(TRAIN)
@@ -34,18 +34,18 @@ def test_delete_acts_on_the_run_chosen_even_if_it_vanished(app_test, runs):  # n
 
 @pytest.mark.parametrize("changes", [{"test_accuracy": "0.91"}, {"config": None}, {"stopped": "yes"},
                                      {"test_per_class": ["x"] * 10}])
-def test_a_meta_with_wrong_types_is_left_out_on_every_page(app_test, runs, changes):  # noqa: F811
+def test_a_meta_with_wrong_types_is_left_out_on_every_page(app_test, runs, changes):
     make_run(runs, "damaged", **changes)
     make_run(runs, "fine")
     for page in PAGES:
         at = app_test(page)
         no_exception(at)
     home = app_test()
-    assert not any(o.startswith("damaged") for o in home.sidebar.selectbox(key="model_label").options)
+    assert not any(o.startswith("damaged") for o in home.sidebar.selectbox(key="model_path").options)
     assert any("damaged" in c.value for c in home.sidebar.caption)  # named, with the reason
 
 
-def test_a_damaged_job_file_is_skipped(app_test, runs):  # noqa: F811
+def test_a_damaged_job_file_is_skipped(app_test, runs):
     jobs = runs / runner.JOBS_DIR
     (jobs / "20991231-235959-000000001-1").mkdir(parents=True)
     (jobs / "20991231-235959-000000001-1" / "request.json").write_bytes(b"")  # 0 bytes after a crash
@@ -54,7 +54,7 @@ def test_a_damaged_job_file_is_skipped(app_test, runs):  # noqa: F811
     no_exception(at)
 
 
-def test_rename_refuses_shipped_names_gone_runs_and_a_trailing_newline(runs):  # noqa: F811
+def test_rename_refuses_shipped_names_gone_runs_and_a_trailing_newline(runs):
     make_run(runs, "a")
     with pytest.raises(runner.RunError, match="1-64"):
         runner.rename(runs / "a", "name\n", runs)
@@ -120,13 +120,12 @@ def test_damaged_caches_are_made_anew(tmp_path, tiny_mnist, damage, monkeypatch)
     assert (x2 == x).all() and (y2 == y).all()
 
 
-def test_a_model_deleted_in_another_tab_is_a_message_on_the_next_upload(app_test, runs):  # noqa: F811
-    from tests.test_app import photo_of_seven
+def test_a_model_deleted_in_another_tab_is_a_message_on_the_next_upload(app_test, runs):
+    from tests.images import photo_of_seven
 
     run = make_run(runs, "soon-gone")
     at = app_test()
-    label = next(o for o in at.sidebar.selectbox(key="model_label").options if o.startswith("soon-gone"))
-    at.sidebar.selectbox(key="model_label").set_value(label).run()
+    at.sidebar.selectbox(key="model_path").set_value(str(run)).run()
     at.switch_page("pages/draw.py").run()
     shutil.rmtree(run)  # another tab deletes it
     at.file_uploader(key="upload").set_value(("seven.jpg", photo_of_seven(), "image/jpeg")).run()

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from core import figures
-from tests.test_preprocess import png_bytes, stroke_digit
+from tests.images import png_bytes, stroke_digit
 
 
 def test_confusion_keeps_the_counts_in_z():

@@ -1,40 +1,13 @@
-import io
 import struct
 import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 from scipy import ndimage as ndi
 
 from core import preprocess as P
-
-
-def stroke_digit(size=200, width=14, shape="7"):
-    """White strokes on black: a 7, or a 5 with a detached top bar."""
-    img = Image.new("L", (size, size), 0)
-    d = ImageDraw.Draw(img)
-    s = size / 200
-    if shape == "7":
-        d.line([(50 * s, 40 * s), (150 * s, 40 * s), (90 * s, 170 * s)], fill=255, width=width)
-    else:  # 5 with its top bar apart
-        d.line([(80 * s, 40 * s), (150 * s, 40 * s)], fill=255, width=width)
-        d.line([(75 * s, 52 * s), (70 * s, 95 * s)], fill=255, width=width)
-        d.arc([(60 * s, 80 * s), (150 * s, 170 * s)], start=-120, end=150, fill=255, width=width)
-    return np.asarray(img)
-
-
-def filled_disk(size=300):
-    """A white filled disk on black, three fifths of the image wide: ink, but no stroke."""
-    img = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(img).ellipse((size // 5, size // 5, size - size // 5, size - size // 5), fill=255)
-    return np.asarray(img)
-
-
-def png_bytes(img, fmt="PNG", **kw):
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
+from tests.images import filled_disk, png_bytes, stroke_digit
 
 
 def assert_mnist_form(a):
@@ -241,3 +214,41 @@ def test_explain_shows_every_step_ending_in_the_network_input():
 def test_explain_a_blank_image_stops_at_the_threshold():
     steps = P.explain(np.zeros((50, 50), np.uint8))
     assert [n for n, _ in steps][-1].startswith("threshold") and not steps[-1][1].any()
+
+
+@pytest.mark.parametrize("w,h", [(1024, 200), (64, 16), (2000, 40)])
+def test_a_thin_line_in_number_mode_is_one_piece_not_hundreds(w, h):
+    img = np.full((h, w), 255, np.uint8)
+    img[h // 2, 2: w - 2] = 0  # a 1-px line on white paper
+    parts = P.prepare_many(png_bytes(Image.fromarray(img)))
+    assert len(parts) <= 1
+
+
+def test_a_row_of_many_marks_is_not_a_number():
+    img = np.zeros((60, 30 * 20), np.uint8)
+    for k in range(20):
+        img[10:50, 30 * k + 10: 30 * k + 16] = 255  # twenty separate strokes
+    with pytest.raises(P.ImageError, match="not a number"):
+        P.prepare_many(img)
+
+
+def test_big_lossless_images_are_refused_from_their_header(monkeypatch):
+    monkeypatch.setattr(P.Image.Image, "load", lambda self: (_ for _ in ()).throw(AssertionError("decoded")))
+    with pytest.raises(P.ImageError, match="too large"):
+        P.prepare(huge_png(7000, 7000))
+    with pytest.raises(P.ImageError, match="too large"):
+        P.prepare(np.zeros((6000, 6000), np.uint8))
+
+
+def test_a_16_bit_image_is_reduced_before_it_is_converted():
+    big = (stroke_digit(size=2000, width=140).astype(np.uint16) * 257)
+    img = Image.frombytes("I;16", (2000, 2000), big.tobytes())
+    assert_mnist_form(P.prepare(png_bytes(img)).image)
+
+
+def test_a_cielab_tiff_is_read_or_refused_clearly():
+    lab = Image.fromarray(np.dstack([stroke_digit(), np.full((200, 200), 128, np.uint8),
+                                     np.full((200, 200), 128, np.uint8)]), "RGB").convert("RGB")
+    lab = Image.frombytes("LAB", lab.size, lab.tobytes())
+    data = png_bytes(lab, "TIFF")
+    assert_mnist_form(P.prepare(data).image)  # its lightness channel is the image

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from core import bundle, gate, styles, synth
-from core.evaluate import evaluate_bundle
+from core.report import evaluate_bundle
 from core.preprocess import PREPROCESS_VERSION
 
 

@@ -96,7 +96,7 @@ def test_blank_with_novelty_detector(bundle_copy):
 def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
     from core import bundle
     from core.recognizer import DEFAULT_CALIBRATION
-    from tests.test_preprocess import filled_disk
+    from tests.images import filled_disk
 
     meta = bundle.read_meta(bundle_copy)
     # every answer is "ok" except what the thickness test refuses

@@ -12,7 +12,7 @@ import pytest
 
 from core import bundle, preprocess
 from core.service import Service
-from tests.test_preprocess import png_bytes, stroke_digit
+from tests.images import png_bytes, stroke_digit
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image
 
 from core import preprocess, synth
-from tests.test_preprocess import stroke_digit
+from tests.images import stroke_digit
 
 
 def test_skeleton_is_one_pixel_wide_and_connected():

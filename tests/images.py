@@ -1,0 +1,46 @@
+"""Images the tests build: drawn digits, shapes, encoded files. One place, imported by any test."""
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def stroke_digit(size=200, width=14, shape="7"):
+    """White strokes on black: a 7, or a 5 with a detached top bar."""
+    img = Image.new("L", (size, size), 0)
+    d = ImageDraw.Draw(img)
+    s = size / 200
+    if shape == "7":
+        d.line([(50 * s, 40 * s), (150 * s, 40 * s), (90 * s, 170 * s)], fill=255, width=width)
+    else:  # 5 with its top bar apart
+        d.line([(80 * s, 40 * s), (150 * s, 40 * s)], fill=255, width=width)
+        d.line([(75 * s, 52 * s), (70 * s, 95 * s)], fill=255, width=width)
+        d.arc([(60 * s, 80 * s), (150 * s, 170 * s)], start=-120, end=150, fill=255, width=width)
+    return np.asarray(img)
+
+
+def filled_disk(size=300):
+    """A white filled disk on black, three fifths of the image wide: ink, but no stroke."""
+    img = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(img).ellipse((size // 5, size // 5, size - size // 5, size - size // 5), fill=255)
+    return np.asarray(img)
+
+
+def png_bytes(img, fmt="PNG", **kw):
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def photo_of_seven(size=(900, 700), noise: float = 0.0) -> bytes:
+    """Dark ink on uneven grey paper, off-centre, as JPEG: what a phone gives. `noise`: the
+    sensor's grain (grey levels), which makes the file as big as a phone's."""
+    ink = np.zeros(size[::-1], float)
+    digit = stroke_digit(size=300, width=22) / 255.0
+    ink[100:400, 450:750] = digit
+    light = np.linspace(0.75, 0.95, size[0])[None, :] * 255
+    img = light * (1 - ink) + 30 * ink
+    if noise:
+        img = img + np.random.default_rng(0).normal(0, noise, img.shape)
+    rgb = np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    return png_bytes(Image.fromarray(rgb), "JPEG", quality=90)
