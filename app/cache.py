@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import bundle, evaluate, runner, suite
+from core import bundle, evaluate, figures, runner, suite
 from core.data import home_dir, load_mnist
 from core.service import Service, ServiceError
 
@@ -178,3 +178,20 @@ def refusals(path: str | Path) -> tuple[list, dict]:
     with st.spinner(f"Making {REFUSALS_N} images of every style and reading them (the first time only; "
                     "about 2 min)…"):
         return _columns(REFUSALS_N), _refusals(str(path), bundle.checksum(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=100)
+def _answer(path: str, checksum: str, op: str, data: bytes):
+    return getattr(service(), op)(path, data)
+
+
+def answer(path: str | Path, data: bytes, number: bool = False):
+    """The worker's answer to an uploaded file (a Prediction, or a Reading in number mode), kept
+    per bundle version and file content: a rerun (a toggle, an expander) does not read it again."""
+    return _answer(str(path), bundle.checksum(path), "read" if number else "predict", data)
+
+
+@st.cache_data(show_spinner=False, max_entries=100)
+def thumbnail(data: bytes, side: int = 320):
+    """A small RGB copy of an uploaded file, for showing it (decoded once per file)."""
+    return figures.thumbnail(data, side)[0]

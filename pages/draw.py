@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import cache, frame, ui
-from core import figures, preprocess
+from core import preprocess
 from core.bundle import BundleError
 from core.service import ServiceError
 
@@ -22,13 +22,17 @@ if model.error:
 
 
 def answer(image, key: str) -> None:
-    """Read `image` with the chosen model (or all of them) and show the result."""
+    """Read `image` with the chosen model (or all of them) and show the result. An uploaded file
+    (bytes) is read once per model version; the canvas's pixels change with every stroke."""
     worker = cache.service()
+    upload = isinstance(image, bytes)
     if number:
-        ui.number_answer(worker.read(model.path, image), image, key=key)
+        reading = cache.answer(model.path, image, number=True) if upload else worker.read(model.path, image)
+        ui.number_answer(reading, image, key=key)
         return
     if not compare:
-        ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
+        pred = cache.answer(model.path, image) if upload else worker.predict(model.path, image)
+        ui.digit_answer(pred, model.card["calibration"], key=key)
         steps = st.expander("How the image was prepared, step by step", key=f"{key}_steps", on_change="rerun")
         if steps.open:  # computed only while open
             with steps:
@@ -93,7 +97,7 @@ with upload_tab:
         data = f.getvalue()
         with pic:
             try:
-                st.image(figures.thumbnail(data, 320)[0], caption=f.name)
+                st.image(cache.thumbnail(data), caption=f.name)
             except preprocess.ImageError:
                 st.caption(f.name)
         with result:

@@ -151,3 +151,27 @@ def test_clean_removes_leftovers_old_jobs_and_orphaned_scores(tmp_path):
     assert {".kept-new-abc", ".tmp-1-meta.json", ".deleted-x-1", "gone-0123-mnist.npy"} <= set(removed)
     assert (runs / "kept").is_dir() and (caches / "kept-0123-mnist.npy").is_file()
     assert len(list((runs / runner.JOBS_DIR).iterdir())) == runner.KEEP_JOBS
+
+
+def test_an_upload_is_read_once_not_on_every_rerun(app_test, monkeypatch):
+    from core.service import Service
+    from tests.images import photo_of_seven
+
+    calls = []
+    real = Service.predict
+    monkeypatch.setattr(Service, "predict", lambda self, *a: calls.append(1) or real(self, *a))
+    at = app_test("pages/draw.py")
+    at.file_uploader(key="upload").set_value(("seven.jpg", photo_of_seven(noise=3.0), "image/jpeg")).run()
+    at.toggle(key="compare").set_value(False).run()  # reruns that change nothing about the file
+    at.run()
+    assert len(calls) == 1 and not at.exception
+
+
+def test_more_than_50_files_are_capped_with_a_message(app_test):
+    from tests.images import png_bytes, stroke_digit
+    from PIL import Image
+
+    one = png_bytes(Image.fromarray(stroke_digit(size=60, width=6)))
+    at = app_test("pages/draw.py")
+    at.file_uploader(key="upload").set_value([(f"d{i}.png", one, "image/png") for i in range(53)]).run()
+    assert any("first 50" in w.value for w in at.warning) and not at.exception
