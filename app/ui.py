@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core import figures
+from core.recognizer import REASONS
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
 
@@ -93,8 +94,9 @@ def status_sentence(p, calibration: dict | None = None) -> str:
     if p.status == "uncertain":
         need = f" (it answers from {calibration['ok_threshold']:.0%})" if calibration else ""
         return f"Most likely a {p.guess}, but only {p.confidence:.0%} sure{need}: too unsure to answer."
+    why = REASONS.get(getattr(p, "reason", ""), "a test for non-digits")
     return ("This ink is unlike the digits the network knows (a letter, a shape, a scribble or a "
-            f"filled blob), so it gives no digit. Its best guess would have been {p.guess}.")
+            f"filled blob), so it gives no digit: {why} said so. Its best guess would have been {p.guess}.")
 
 
 def headline(p) -> str:
@@ -163,10 +165,12 @@ def model_card(meta: dict) -> None:
     if cal:
         st.markdown(
             f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "
-            f"{cal['temperature']}); {'a digit-or-not gate, ' if 'gate_threshold' in cal else ''}"
+            f"{cal['temperature']}); {'its own *not a digit* class, ' if 'other_threshold' in cal else ''}"
+            f"{'a digit-or-not gate, ' if 'gate_threshold' in cal else ''}"
             f"novelty and thickness checks say *no digit*. On {cal.get('measured_on', 'held-out images')} "
-            f"it refused {cal.get('digits_refused', 0):.1%} of digits and "
-            f"{cal.get('nondigits_refused', 0):.1%} of non-digits"
+            f"it refused {cal.get('digits_refused', 0):.1%} of digits"
+            + (f" (at most {cal['worst_style_refused']:.1%}, {cal['worst_style']})" if "worst_style" in cal else "")
+            + f" and {cal.get('nondigits_refused', 0):.1%} of non-digits"
             f"{'' if cal.get('held_out') else ' (not held out: the model trained on those digits)'}.")
     else:
         st.markdown("Not calibrated: it answers from 50% confidence and has no check for non-digits.")

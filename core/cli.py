@@ -13,7 +13,7 @@ from . import models
 from . import train as training
 from .bundle import BundleError, read_meta
 from .calibrate import calibrate_bundle
-from .data import MNIST_SHA256, DataError, load_mnist
+from .data import MNIST_SHA256, DataError, home_dir, load_mnist
 from .evaluate import compare_rows
 from .gate import GateConfig
 from .models import InvalidConfig, UnknownModel
@@ -98,9 +98,8 @@ def _pct(value):
     return "n/a" if value is None else f"{value:.2%}"
 
 
-def _report(bundle_dir, m, report_dir):
-
-    r = evaluate_bundle(bundle_dir, m, report_dir)
+def _report(bundle_dir, m, report_dir, styles: int = 0):
+    r = evaluate_bundle(bundle_dir, m, report_dir, styles, home_dir() / "suite")
     halves = ""
     if "accuracy_first_half" in r:
         halves = f" (first 5,000: {r['accuracy_first_half']:.2%}, last 5,000: {r['accuracy_last_half']:.2%})"
@@ -112,13 +111,14 @@ def _report(bundle_dir, m, report_dir):
 @main.command()
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Write PNGs, report.json and report.html here.")
+@click.option("--styles", type=click.IntRange(0), default=0, show_default=True,
+              help="With --report: also score N images of every style of the style-shift suite (Refusals figures).")
 @data_option
 @friendly_errors
-def evaluate(bundle_dir, report_dir, data_path, unverified):
+def evaluate(bundle_dir, report_dir, styles, data_path, unverified):
     """Test accuracy, confusion matrix, per-class metrics and mistakes of a bundle."""
-
     read_meta(bundle_dir)  # a bad bundle fails before MNIST is loaded
-    _report(bundle_dir, load_data(data_path, unverified), report_dir)
+    _report(bundle_dir, load_data(data_path, unverified), report_dir, styles)
 
 
 @main.command()
@@ -137,10 +137,11 @@ def compare(bundles):
 
 @main.command()
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
-@click.option("--per-kind", type=click.IntRange(20), default=1500, show_default=True,
-              help="Realistic images per kind made from validation digits.")
-@click.option("--gate/--keep-gate", default=True, show_default=True,
-              help="Train the digit-or-not gate anew (a few minutes), or keep the bundle's own.")
+@click.option("--per-kind", type=click.IntRange(20), default=300, show_default=True,
+              help="Images of validation digits per calibration style (the worst style sets each threshold).")
+@click.option("--gate/--keep-gate", default=False, show_default=True,
+              help="Train the separate digit-or-not gate anew (a few minutes), or keep the bundle's own "
+                   "(none: the network's own \"not a digit\" class does that work).")
 @click.option("--gate-images", type=click.IntRange(100), default=None,
               help="Generated non-digits for the gate [default: 24000].")
 @data_option

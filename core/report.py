@@ -6,8 +6,9 @@ import html
 import json
 from pathlib import Path
 
-from . import bundle, figures
+from . import bundle, figures, suite
 from .evaluate import metrics, predict_proba
+from .recognizer import Recognizer
 
 
 def render_html(report: dict, figures: dict) -> str:
@@ -37,8 +38,16 @@ loss {report['loss']:.4f}</li>{halves}
 """
 
 
-def evaluate_bundle(bundle_dir, mnist, report_dir=None) -> dict:
-    """Metrics of the bundle on `mnist`'s test set; with `report_dir`, also CSV, JSON and HTML."""
+def refusals(bundle_dir, mnist, per_style: int, cache_dir=None) -> dict:
+    """The bundle on the style-shift suite (core.suite.report): what the Refusals view shows."""
+    rec = Recognizer(bundle_dir)
+    cols = [suite.column(name, mnist, per_style, cache_dir) for name in suite.names()]
+    return suite.report(cols, {c.name: suite.judge(rec.classify, c) for c in cols})
+
+
+def evaluate_bundle(bundle_dir, mnist, report_dir=None, styles: int = 0, cache_dir=None) -> dict:
+    """Metrics of the bundle on `mnist`'s test set; with `report_dir`, also CSV, JSON and HTML.
+    `styles` > 0: also that many images per style of the style-shift suite (the Refusals figures)."""
     model, meta = bundle.load(bundle_dir)
     probs = predict_proba(model, mnist.x_test)
     report = {"model": meta.get("name"), "bundle": str(bundle_dir), "data_sha256": mnist.sha256,
@@ -54,6 +63,11 @@ def evaluate_bundle(bundle_dir, mnist, report_dir=None) -> dict:
         }
         if meta.get("history"):
             figs["training curves"] = figures.history(meta["history"])
+        if styles:
+            rep = refusals(bundle_dir, mnist, styles, cache_dir)
+            report["styles"] = rep["rows"]
+            figs[f"refusals per style ({styles} images each; ◆ held out of training)"] = figures.refusals(rep["rows"])
+            figs["risk-coverage over every digit style"] = figures.risk_coverage(rep["curve"], rep["point"])
         (out / "confusion_matrix.csv").write_text(
             "\n".join(",".join(map(str, row)) for row in report["confusion_matrix"]) + "\n")
         (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")

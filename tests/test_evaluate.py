@@ -59,6 +59,15 @@ def test_report_files(tiny_bundle, tiny_mnist, tmp_path):
     assert page.count("plotly.js v") >= 1 and len(page) > 1_000_000
 
 
+def test_report_with_the_style_suite(tiny_bundle, tiny_mnist, tmp_path):
+    from core import suite
+
+    r = report.evaluate_bundle(tiny_bundle, tiny_mnist, tmp_path / "rep", styles=3, cache_dir=tmp_path / "suite")
+    assert [row["style"] for row in r["styles"]] == suite.names()
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert page.count('class="plotly-graph-div"') == 5 and "refusals per style" in page
+
+
 def test_compare_rows(tiny_bundle):
     rows = evaluate.compare_rows([tiny_bundle, tiny_bundle])
     assert len(rows) == 2 and rows[0]["model"] == "linear" and rows[0]["parameters"] == 7850
