@@ -7,6 +7,7 @@ so it is loaded anew), and the list of bundles.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +152,8 @@ def flags_path() -> Path:
     return home_dir() / "label_flags.json"
 
 
-REFUSALS_N = 200  # images per style in the Refusals view: ~2 min to make the first time, then on disk
+# images per style in the Refusals view: ~2 min to make the first time, then on disk (tests use fewer)
+REFUSALS_N = int(os.environ.get("DIGITREC_REFUSALS_N") or 200)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

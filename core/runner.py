@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -35,6 +36,9 @@ LOCK_FILE = ".train.lock"
 JOBS_DIR = ".jobs"
 NICE = 19  # the worker yields the CPU to the dashboard (drawing, reloads) while it trains; alone, it runs at full speed
 BATCH_EVERY = 0.25  # seconds between progress events: smooth enough, cheap on 60,000/32 batches
+# a worker silent this long is stuck: starting takes ~10 s and a batch well under a second for the
+# networks the page trains (none makes extra training images, which would take minutes unreported)
+HUNG_AFTER = 60.0
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # used with fullmatch: "$" lets a trailing newline pass
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +91,17 @@ class Job:
         """Wall time from the request to the end (or to now): start-up included, as a user waits."""
         end = next((e["t"] for e in reversed(self.events) if e["event"] == "end"), None)
         return (end or time.time()) - self.request["created"]
+
+    @property
+    def silent(self) -> float:
+        """Seconds since the worker last said anything (its request counts as the first word)."""
+        last = max([e["t"] for e in self.events] + [self.request["created"]])
+        return time.time() - last
+
+    @property
+    def hung(self) -> bool:
+        """Running, but silent for longer than a worker ever is (it reports every BATCH_EVERY s)."""
+        return self.state == "running" and self.silent > HUNG_AFTER
 
     def of(self, kind: str, run: int | None = None) -> list[dict]:
         return [e for e in self.events if e["event"] == kind and (run is None or e.get("run") == run)]
@@ -314,8 +329,21 @@ def _unique(names: list[str], runs: Path) -> list[str]:
 
 
 def stop(job: Job) -> None:
-    """Ask the worker to stop after its current batch; the epochs done so far are kept."""
+    """Ask the worker to stop after its current batch (or before training, while it starts); the
+    epochs done so far are kept."""
     (job.folder / "stop").touch()
+
+
+def end(job: Job) -> None:
+    """End a hung worker at once (SIGKILL; nothing of the current run is saved): the kernel drops
+    its lock, the job reads as failed and the next run can start."""
+    pid = next((e.get("pid") for e in job.events if e["event"] == "loading"), None)
+    stop(job)
+    if pid:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # gone already
 
 
 def _a_run(src: Path, runs: Path, verb: str) -> None:
@@ -440,8 +468,8 @@ def work(folder: Path) -> str:
     try:
         import keras
 
-        mnist = load_mnist(path=request["data"], expected_sha256=None) if request.get("data") else load_mnist()
         stop_file = folder / "stop"
+        mnist = load_mnist(path=request["data"], expected_sha256=None) if request.get("data") else load_mnist()
         runs = folder.parent.parent
         for i, (cfg_dict, name) in enumerate(zip(request["configs"], request["names"])):
             if stop_file.exists():

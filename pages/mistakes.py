@@ -57,17 +57,20 @@ if view == "Refusals":
                                    for r in rep["rows"]]), hide_index=True, key="rf_table",
                      column_config={k: st.column_config.NumberColumn(format="percent")
                                     for k in ("refused", "read right", "misread")})
-    style, outcome = st.session_state.get("rf_pick") or (next(r["style"] for r in rep["rows"] if r["kind"] == "digit"), "other")
-    col = by_name.get(style)
-    if col is not None:
-        picked = suite.outcome_of(rep, col, outcome)[:PER_PAGE]
-        st.subheader(f"{style}: {outcome.replace('_', ' ')} ({len(suite.outcome_of(rep, col, outcome))} images)")
+    pick = st.session_state.get("rf_pick")
+    col = by_name.get(pick[0]) if pick else None
+    if col is None:
+        st.caption("No bar segment chosen yet: click one to see its images here.")
+    else:
+        style, outcome = pick
+        chosen = suite.outcome_of(rep, col, outcome)
+        st.subheader(f"{style}: {outcome.replace('_', ' ')} ({len(chosen)} images)")
         im = rep["images"][style]
         with st.container(key="rf_gallery"):
-            if len(picked):
-                ui.gallery([col.images[i] for i in picked],
+            if len(chosen):
+                ui.gallery([col.images[i] for i in chosen[:PER_PAGE]],
                            [(f"true {col.labels[i]} · " if col.kind == "digit" else "") +
-                            f"guess {im['guess'][i]} · {im['confidence'][i]:.0%}" for i in picked])
+                            f"guess {im['guess'][i]} · {im['confidence'][i]:.0%}" for i in chosen[:PER_PAGE]])
             else:
                 st.caption("No images here.")
     st.stop()

@@ -81,9 +81,15 @@ def live() -> None:
             return
         p, state = job.progress(), job.state
         what = f"**{p['name']}**" + (f" (run {p['run'] + 1} of {p['runs']})" if p["runs"] > 1 else "")
-        if state == "running" and not p["steps"]:
+        if job.hung:
+            st.warning(f"The training worker for {what} has said nothing for {job.silent:.0f} s: it seems stuck.")
+            st.button("End it", key="end_train", on_click=runner.end, args=(job,), type="primary",
+                      help="Ends the worker at once; the run in progress is not saved.")
+        elif state == "running" and not p["steps"]:
             st.markdown(f"Starting {what}: loading TensorFlow and MNIST ({job.seconds:.0f} s)")
             st.progress(0.0)
+            st.button("Stop", key="stop_train", on_click=runner.stop, args=(job,),
+                      help="Stops before training starts: nothing is saved.")
         elif state == "running":
             left = f" · about {p['left']:.0f} s left" if p["left"] is not None else ""
             epoch = min(p["epoch"] + 1, p["epochs"])

@@ -230,7 +230,10 @@ def test_refusals_view_shows_every_style_and_its_refused_images(app_test, runs, 
     table = at.dataframe[0].value
     assert list(table["style"]) == suite.names() and table["refused"].between(0, 1).all()
     assert {"seen in training"} <= set(table.columns)
-    assert "(" in at.subheader[0].value  # the chosen bar's images are counted and shown below
+    at.session_state["rf_pick"] = (suite.names()[0], "read right")  # what a click on a bar segment sets
+    at.run()
+    assert at.subheader[0].value.startswith(f"{suite.names()[0]}: read right (")
+    no_exception(at)
 
 
 def test_a_broken_bundle_is_named_and_left_out(app_test, runs):

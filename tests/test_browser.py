@@ -21,7 +21,8 @@ def browser():
 def server(tmp_path_factory):
     """The app, with its runs in a scratch folder (never artifacts/runs)."""
     SHOTS.mkdir(exist_ok=True)
-    with B.streamlit_server(env={"DIGITREC_RUNS": str(tmp_path_factory.mktemp("runs"))}) as s:
+    with B.streamlit_server(env={"DIGITREC_RUNS": str(tmp_path_factory.mktemp("runs")),
+                                 "DIGITREC_REFUSALS_N": "12"}) as s:  # the Refusals view: a few per style
         yield s
 
 
@@ -220,6 +221,41 @@ def test_click_a_cell_to_see_its_mistakes_and_compare_two_models(tab, server):
     assert tab.get_by_role("tab", name=f"Broken by improved ({broken})").count() == 1
     shown = tab.locator(".st-key-gallery_fixed [data-testid=stImageCaption]").all_inner_texts()
     assert len(shown) == min(fixed, 50) and all(" cnn " in c and " improved " in c for c in shown)
+    assert tab.locator("[data-testid=stException]").count() == 0
+
+
+BAR_JS = """(name) => {
+  // The middle of the widest segment of the bar trace `name` (a refusal test), on screen.
+  const g = document.querySelector('.st-key-refusals .js-plotly-plot');
+  const t = g._fullData.findIndex(d => d.name === name);
+  if (t < 0) return null;
+  const d = g._fullData[t], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
+  let best = -1;
+  d.x.forEach((v, i) => { if (best < 0 || v > d.x[best]) best = i; });
+  if (!(d.x[best] > 0)) return null;
+  const cd = g.calcdata[t][best];
+  const x0 = xa.c2p(cd.s0 !== undefined ? cd.s0 : cd.b), x1 = xa.c2p(cd.s1 !== undefined ? cd.s1 : cd.b + cd.s);
+  return {style: d.customdata[best][0], outcome: d.customdata[best][1],
+          x: box.left + xa._offset + (x0 + x1) / 2, y: box.top + ya._offset + ya.c2p(d.y[best])};
+}"""
+
+
+def test_click_a_refused_bar_to_see_its_images(tab, server):
+    tab.goto(server.url + "/mistakes")
+    B.wait_ready(tab, 180)
+    tab.get_by_role("button", name="Refusals").click()
+    tab.wait_for_selector(".st-key-refusals .js-plotly-plot", timeout=300000)
+    B.wait_ready(tab)
+    bar = next(b for b in (tab.evaluate(BAR_JS, n) for n in ("other", "low confidence", "gate", "novelty")) if b)
+    tab.mouse.move(bar["x"] - 3, bar["y"] - 3)
+    tab.mouse.move(bar["x"], bar["y"], steps=3)
+    tab.mouse.click(bar["x"], bar["y"])
+    heading = f"{bar['style']}: {bar['outcome'].replace('_', ' ')} ("
+    tab.wait_for_function("(h) => [...document.querySelectorAll('h3')].some(e => e.innerText.startsWith(h))",
+                          arg=heading, timeout=30000)
+    B.wait_ready(tab)
+    assert tab.locator(".st-key-rf_gallery img").count() >= 1
+    tab.screenshot(path=SHOTS / "refusals.png", full_page=True)
     assert tab.locator("[data-testid=stException]").count() == 0
 
 

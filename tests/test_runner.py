@@ -164,3 +164,28 @@ def test_a_run_from_the_page_matches_the_cli(tmp_path, mnist):
     assert page["config"] == bundle.read_meta(cli)["config"]
     assert page["test_accuracy"] == pytest.approx(bundle.read_meta(cli)["test_accuracy"], abs=0.01)
     assert page["parameters"] == 784 * 32 + 32 + 32 * 10 + 10
+
+
+def test_a_silent_worker_is_hung_and_can_be_ended(tmp_path, tiny_npz, monkeypatch):
+    job = runner.start([SLOW], tmp_path, data=tiny_npz)
+    job = wait(tmp_path, lambda j: j.of("batch"))
+    assert not job.hung
+    monkeypatch.setattr(time, "time", lambda real=time.time: real() + runner.HUNG_AFTER + 5)
+    assert job.hung and job.silent > runner.HUNG_AFTER  # what the page sees a minute later
+    monkeypatch.undo()
+    runner.end(job)
+    job = wait(tmp_path, lambda j: j.state != "running", timeout=10)
+    assert job.state == "failed"
+    runner.start([QUICK], tmp_path, data=tiny_npz)  # the lock went with the worker
+    assert wait(tmp_path, lambda j: j.state != "running").state == "done"
+
+
+def test_stop_while_starting_trains_nothing(tmp_path, tiny_npz):
+    job = runner.start([QUICK], tmp_path, data=tiny_npz)
+    runner.stop(job)  # before the worker has loaded anything
+    job = wait(tmp_path, lambda j: j.state != "running", timeout=60)
+    assert job.state == "stopped" and not job.of("saved") and runs_in(tmp_path) == []
+
+
+def test_busy_while_a_start_has_no_job_folder_yet():
+    assert "starting" in str(runner.Busy(None))
