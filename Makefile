@@ -24,14 +24,15 @@ data: $(STAMP)
 run: $(STAMP)
 	$(BIN)/streamlit run streamlit_app.py
 
-# The shipped bundles, each one fixed-seed command. The CNN's settings were chosen on a 5,000-image
-# validation split (see README); its final fit uses all 60,000 training images, then calibrates.
+# The shipped bundles, each one fixed-seed command. The CNN trains on 55,000 MNIST images plus
+# brush drawings, digits in the seen styles and an 11th "not a digit" class (core/models.py); the
+# last 5,000 training images stay out, so its calibration (and the gate's) is held out.
 # baseline and improved are the original recipe's two networks, as it trained them.
 pretrained: $(STAMP)
 	$(BIN)/python -m core train linear --seed 0 --out artifacts/baseline
 	$(BIN)/python -m core train mlp --seed 0 --out artifacts/improved
-	$(BIN)/python -m core train cnn --val-split 0 --seed 0 --out artifacts/cnn
-	$(BIN)/python -m core calibrate artifacts/cnn
+	$(BIN)/python -m core train cnn --seed 0 --out artifacts/cnn
+	$(BIN)/python -m core calibrate artifacts/cnn --gate
 	$(BIN)/python -m core evaluate artifacts/cnn --report reports/cnn
 
 test: $(STAMP) browser-deps

@@ -27,6 +27,7 @@ MAX_GATE = 0.0075  # the separate digit-or-not gate (gate.py), when a bundle has
 WIDER = {"pixel8": 3.0}
 PER_STYLE = 300  # calibration images per style: a 0.3% quantile rests on about one image each
 
+
 def calibration_images(recognizer, x, y, per_style: int, seed: int) -> dict:
     """{style: prepared images} of the digits (x, y) as people send them: synth's photos and
     canvases and every *seen* style of core.styles (held-out styles never calibrate)."""
