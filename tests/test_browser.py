@@ -233,17 +233,17 @@ BAR_JS = """(name) => {
   let best = -1;
   d.x.forEach((v, i) => { if (best < 0 || v > d.x[best]) best = i; });
   if (!(d.x[best] > 0)) return null;
-  const cd = g.calcdata[t][best];
-  const x0 = xa.c2p(cd.s0 !== undefined ? cd.s0 : cd.b), x1 = xa.c2p(cd.s1 !== undefined ? cd.s1 : cd.b + cd.s);
+  const cd = g.calcdata[t][best];  // a horizontal bar: from base b to b + s along x, at position p
+  const x0 = xa.c2p(cd.b || 0), x1 = xa.c2p((cd.b || 0) + cd.s);
   return {style: d.customdata[best][0], outcome: d.customdata[best][1],
-          x: box.left + xa._offset + (x0 + x1) / 2, y: box.top + ya._offset + ya.c2p(d.y[best])};
+          x: box.left + xa._offset + (x0 + x1) / 2, y: box.top + ya._offset + ya.c2p(cd.p)};
 }"""
 
 
 def test_click_a_refused_bar_to_see_its_images(tab, server):
     tab.goto(server.url + "/mistakes")
     B.wait_ready(tab, 180)
-    tab.get_by_role("button", name="Refusals").click()
+    tab.locator(".st-key-cm_view button", has_text="Refusals").click()
     tab.wait_for_selector(".st-key-refusals .js-plotly-plot", timeout=300000)
     B.wait_ready(tab)
     bar = next(b for b in (tab.evaluate(BAR_JS, n) for n in ("other", "low confidence", "gate", "novelty")) if b)
