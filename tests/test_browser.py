@@ -196,6 +196,16 @@ CLICK_CELL_JS = """() => {
 }"""
 
 
+def click_and_see(tab, point, heading: str) -> None:
+    """Point at a chart's mark as a person does (hover, then click), and wait for the heading it opens."""
+    tab.mouse.move(point["x"] - 3, point["y"] - 3)
+    tab.mouse.move(point["x"], point["y"], steps=3)
+    tab.mouse.click(point["x"], point["y"])
+    tab.wait_for_function("(h) => [...document.querySelectorAll('h3')].some(e => e.innerText.startsWith(h))",
+                          arg=heading, timeout=30000)
+    B.wait_ready(tab)
+
+
 def test_click_a_cell_to_see_its_mistakes_and_compare_two_models(tab, server):
     tab.goto(server.url + "/mistakes")
     B.wait_ready(tab, 180)
@@ -203,13 +213,7 @@ def test_click_a_cell_to_see_its_mistakes_and_compare_two_models(tab, server):
     tab.wait_for_selector(".st-key-gallery img", timeout=30000)
     cell = tab.evaluate(CLICK_CELL_JS)
     assert cell["count"] > 0
-    tab.mouse.move(cell["x"] - 3, cell["y"] - 3)
-    tab.mouse.move(cell["x"], cell["y"], steps=3)
-    tab.mouse.click(cell["x"], cell["y"])
-    heading = f"True {cell['t']}, read as {cell['p']}"
-    tab.wait_for_function("(h) => [...document.querySelectorAll('h3')].some(e => e.innerText.startsWith(h))",
-                          arg=heading, timeout=15000)
-    B.wait_ready(tab)
+    click_and_see(tab, cell, f"True {cell['t']}, read as {cell['p']}")
     captions = tab.locator(".st-key-gallery [data-testid=stImageCaption]").all_inner_texts()
     assert len(captions) == min(cell["count"], 50)
     assert all(c.startswith(f"true {cell['t']} → {cell['p']} ·") for c in captions), captions
@@ -247,13 +251,7 @@ def test_click_a_refused_bar_to_see_its_images(tab, server):
     tab.wait_for_selector(".st-key-refusals .js-plotly-plot", timeout=300000)
     B.wait_ready(tab)
     bar = next(b for b in (tab.evaluate(BAR_JS, n) for n in ("other", "low confidence", "gate", "novelty")) if b)
-    tab.mouse.move(bar["x"] - 3, bar["y"] - 3)
-    tab.mouse.move(bar["x"], bar["y"], steps=3)
-    tab.mouse.click(bar["x"], bar["y"])
-    heading = f"{bar['style']}: {bar['outcome'].replace('_', ' ')} ("
-    tab.wait_for_function("(h) => [...document.querySelectorAll('h3')].some(e => e.innerText.startsWith(h))",
-                          arg=heading, timeout=30000)
-    B.wait_ready(tab)
+    click_and_see(tab, bar, f"{bar['style']}: {bar['outcome'].replace('_', ' ')} (")
     assert tab.locator(".st-key-rf_gallery img").count() >= 1
     tab.screenshot(path=SHOTS / "refusals.png", full_page=True)
     assert tab.locator("[data-testid=stException]").count() == 0
