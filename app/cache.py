@@ -169,7 +169,7 @@ def _refusals(path: str, checksum: str) -> dict:
     except (OSError, ValueError):
         pass  # not made yet, or damaged: made anew
     cols = _columns(REFUSALS_N)
-    report = suite.report(cols, {c.name: suite.judge(lambda x: service().judge(path, x), c) for c in cols})
+    report = suite.report(cols, lambda x: service().judge(path, x))
     bundle.write_text_atomic(cached, json.dumps(report))
     return report
 

@@ -6,7 +6,10 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 BUNDLE_VERSION = 1  # bump when the folder's layout or meta.json's meaning changes
 MODEL_FILE = "model.keras"
@@ -91,6 +94,22 @@ def _sync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def cached_arrays(path: str | Path | None, keys: tuple, make) -> dict:
+    """{key: array} kept as an .npz at `path`: loaded when it holds every key, else made by
+    `make()` (a dict of arrays) and written atomically. A file that will not load (0 bytes after a
+    crash, a damaged zip) is made anew; `path` None keeps nothing."""
+    if path is not None and Path(path).is_file():
+        try:
+            with np.load(path) as z:
+                return {k: z[k] for k in keys}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            Path(path).unlink(missing_ok=True)
+    arrays = make()
+    if path is not None:
+        write_atomic(path, lambda tmp: np.savez(tmp, **arrays))
+    return arrays
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

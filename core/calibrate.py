@@ -87,8 +87,8 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
     cal["digits_refused"] = round(float(np.mean(list(refused.values()))), 4)
     cal["worst_style"] = max(refused, key=refused.get)
     cal["worst_style_refused"] = round(refused[cal["worst_style"]], 4)
-    others = np.stack([recognizer.prepare(synth.nondigit(rng)).image
-                       for rng in [np.random.default_rng(seed + 1)] for _ in range(per_kind)])
+    rng = np.random.default_rng(seed + 1)
+    others = np.stack([recognizer.prepare(synth.nondigit(rng)).image for _ in range(per_kind)])
     cal["nondigits_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(others)])), 4)
     return cal, novelty
 

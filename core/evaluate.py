@@ -70,24 +70,19 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
         return col.images, col.labels, col.index
     n = SETS[name][1]
     path = Path(cache_dir) / f"{name}-{n}-seed{SET_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz" if cache_dir else None
-    if path is not None and path.is_file():
-        try:
-            with np.load(path) as z:
-                return z["x"], z["y"], z["index"]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # 0 bytes after a crash, a damaged zip
-            path.unlink(missing_ok=True)  # made anew below
-    rng = np.random.default_rng(SET_SEED)
-    index = np.sort(rng.choice(len(mnist.y_test), n, replace=False))
-    x, y = mnist.x_test[index], mnist.y_test[index].astype(int)
-    if name == "drawings":  # synth.drawings picks its own digits: one at a time keeps the index
-        sources = [synth.drawings(x[i: i + 1], y[i: i + 1], 1, seed=SET_SEED + i)[0][0] for i in range(n)]
-    else:
-        sources = [synth.photo(d, rng) for d in x]
-    prepared = [preprocess.prepare(s) for s in sources]
-    images = np.stack([preprocess.BLANK if p.blank else p.image for p in prepared])
-    if path is not None:
-        bundle.write_atomic(path, lambda tmp: np.savez(tmp, x=images, y=y, index=index))
-    return images, y, index
+
+    def make() -> dict:
+        rng = np.random.default_rng(SET_SEED)
+        index = np.sort(rng.choice(len(mnist.y_test), n, replace=False))
+        x, y = mnist.x_test[index], mnist.y_test[index].astype(int)
+        if name == "drawings":  # synth.drawings picks its own digits: one at a time keeps the index
+            sources = [synth.drawings(x[i: i + 1], y[i: i + 1], 1, seed=SET_SEED + i)[0][0] for i in range(n)]
+        else:
+            sources = [synth.photo(d, rng) for d in x]
+        return {"x": preprocess.prepare_all(sources)[0], "y": y, "index": index}
+
+    a = bundle.cached_arrays(path, ("x", "y", "index"), make)
+    return a["x"], a["y"], a["index"]
 
 
 def cached_predictions(bundle_dir, set_name: str, compute, cache_dir: str | Path | None = None) -> np.ndarray:

@@ -233,7 +233,8 @@ def ink_thickness(images: np.ndarray) -> np.ndarray:
     return np.array([ndi.distance_transform_edt(im > 128).max(initial=0.0) for im in images])
 
 
-def _disk(r: int) -> np.ndarray:
+def disk(r: int) -> np.ndarray:
+    """A filled disk of radius `r` as a boolean footprint (for dilation and erosion)."""
     y, x = np.ogrid[-r: r + 1, -r: r + 1]
     return x * x + y * y <= r * r + r
 
@@ -267,7 +268,7 @@ def normalize_digit(ink: np.ndarray, mask: np.ndarray, options: Options = DEFAUL
         radius = int(round(abs(STROKE[2] - width) * 4 / 2))
         if radius:
             op = ndi.grey_dilation if width < STROKE[0] else ndi.grey_erosion
-            thinned = op(crop, footprint=_disk(radius))
+            thinned = op(crop, footprint=disk(radius))
             crop = thinned if thinned.max() > 0.5 else crop  # never erode a digit away
             rows, cols = np.flatnonzero(crop.max(axis=1) > 0.05), np.flatnonzero(crop.max(axis=0) > 0.05)
             crop = crop[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]  # the digit's new extent
@@ -300,6 +301,14 @@ def _analyse(source, options: Options):
 
 
 BLANK = np.zeros((FIELD, FIELD), np.uint8)
+
+
+def prepare_all(sources, options: Options = DEFAULT_OPTIONS) -> tuple[np.ndarray, np.ndarray]:
+    """(images (N, 28, 28) uint8, blank (N,) bool) of many images, each through `prepare`; an image
+    with no ink is BLANK."""
+    out = [prepare(s, options) for s in sources]
+    images = np.stack([BLANK if p.blank else p.image for p in out]) if out else np.zeros((0, FIELD, FIELD), np.uint8)
+    return images, np.array([p.blank for p in out], bool)
 
 
 def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:

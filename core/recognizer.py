@@ -128,17 +128,17 @@ class Recognizer:
         thicker than any training digit's (a filled blob), the network's "not a digit" class,
         the gate, features unlike any MNIST digit's. Each test runs only when calibrated."""
         cal, out = self.calibration, np.full(len(images), "", dtype=object)
-        tests = []
+        tests = []  # (name, where it fires), in order: the first that fires is named
         if "max_thickness" in cal:
-            tests.append(("thickness", lambda: preprocess.ink_thickness(images) > cal["max_thickness"]))
+            tests.append(("thickness", preprocess.ink_thickness(images) > cal["max_thickness"]))
         if "other_threshold" in cal:
-            tests.append(("other", lambda: other > cal["other_threshold"]))
+            tests.append(("other", other > cal["other_threshold"]))
         if self._gate is not None and "gate_threshold" in cal:
-            tests.append(("gate", lambda: self.digit_scores(images) < cal["gate_threshold"]))
+            tests.append(("gate", self.digit_scores(images) < cal["gate_threshold"]))
         if self.novelty is not None:
-            tests.append(("novelty", lambda: self.novelty.score(feats) > self.novelty.threshold))
+            tests.append(("novelty", self.novelty.score(feats) > self.novelty.threshold))
         for name, fires in tests:
-            out[(out == "") & fires()] = name
+            out[(out == "") & fires] = name
         return out
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def refusals(bundle_dir, mnist, per_style: int, cache_dir=None) -> dict:
     """The bundle on the style-shift suite (core.suite.report): what the Refusals view shows."""
     rec = Recognizer(bundle_dir)
     cols = [suite.column(name, mnist, per_style, cache_dir) for name in suite.names()]
-    return suite.report(cols, {c.name: suite.judge(rec.classify, c) for c in cols})
+    return suite.report(cols, rec.classify)
 
 
 def evaluate_bundle(bundle_dir, mnist, report_dir=None, styles: int = 0, cache_dir=None) -> dict:

@@ -30,7 +30,6 @@ from pathlib import Path
 
 from . import bundle, models, train
 from .data import load_mnist
-from .train import split_sizes
 
 LOCK_FILE = ".train.lock"
 JOBS_DIR = ".jobs"
@@ -157,7 +156,7 @@ START_UP = 8.0  # s: the worker's TensorFlow import, MNIST from the cache, the t
 
 def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
     """Images one epoch goes through: MNIST's share (as `train.split` takes it) plus the drawings."""
-    return split_sizes(cfg, total)[0] + cfg.drawn + cfg.styled + cfg.nondigits
+    return train.split_sizes(cfg, total)[0] + cfg.drawn + cfg.styled + cfg.nondigits
 
 
 def estimate_seconds(cfg: models.TrainConfig, past: list[dict] = ()) -> float:

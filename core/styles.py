@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from scipy import ndimage as ndi
 
 from . import synth
+from .preprocess import disk
 
 CANVAS = 280  # the dashboard's canvas side: "canvas scale"
 # Characters that no careful reader takes for a digit (no O, I, l, S, Z, B, G, q, g, b ...).
@@ -35,11 +36,6 @@ def fonts(seen: bool) -> list[str | None]:
 
 def _font(path, pt: int):
     return ImageFont.truetype(path, pt) if path else ImageFont.load_default(size=pt)
-
-
-def _disk(r: int) -> np.ndarray:
-    yy, xx = np.mgrid[-r: r + 1, -r: r + 1]
-    return xx ** 2 + yy ** 2 <= r * r + r
 
 
 def _up(a: np.ndarray, side: int, resample=Image.Resampling.BICUBIC) -> np.ndarray:
@@ -71,7 +67,8 @@ def thin(digit, label, rng):
     """A fine pen: the stroke eroded to 1/3-1/2 of its width."""
     big = _up(digit, 112) > 100
     r = int(rng.integers(2, 4))
-    eroded = ndi.binary_erosion(big, _disk(r)) if ndi.binary_erosion(big, _disk(r)).sum() > 30 else big
+    eroded = ndi.binary_erosion(big, disk(r))
+    eroded = eroded if eroded.sum() > 30 else big
     return _on_canvas((ndi.binary_dilation(eroded) * 255).astype(np.uint8), rng)
 
 
@@ -80,8 +77,8 @@ def bold(px: int, canvas_scale: bool = False):
     def make(digit, label, rng):
         if canvas_scale:
             big = _up(digit, 200) > 100
-            return _on_canvas((ndi.binary_dilation(big, _disk(px)) * 255).astype(np.uint8), rng)
-        fat = ndi.grey_dilation(digit, footprint=_disk(px))
+            return _on_canvas((ndi.binary_dilation(big, disk(px)) * 255).astype(np.uint8), rng)
+        fat = ndi.grey_dilation(digit, footprint=disk(px))
         return _on_canvas(_up(fat, int(rng.integers(150, 250))), rng)
     return make
 

@@ -3,7 +3,6 @@ family, prepared as the dashboard prepares what people send, and scored per styl
 misread, refused, and which test refused."""
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +26,6 @@ class Column:
     index: np.ndarray  # (N,) MNIST test index of each digit; -1 for non-digits
 
 
-def _prepared(images) -> tuple[np.ndarray, np.ndarray]:
-    out = [preprocess.prepare(img) for img in images]
-    return (np.stack([preprocess.BLANK if p.blank else p.image for p in out]) if out else
-            np.zeros((0, 28, 28), np.uint8), np.array([p.blank for p in out], bool))
-
-
 def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = None) -> Column:
     """One style's (or non-digit family's) images, made once and kept as .npz in `cache_dir`
     (keyed by size, seed and preprocessing version)."""
@@ -42,22 +35,19 @@ def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = 
     seen = (styles.DIGIT_STYLES[name] if is_digit else styles.NONDIGIT_FAMILIES[name]).seen
     path = (Path(cache_dir) / f"style-{name}-{n}-seed{SUITE_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz"
             if cache_dir else None)
-    if path is not None and path.is_file():
-        try:
-            with np.load(path) as z:
-                return Column(name, "digit" if is_digit else "nondigit", seen, z["x"], z["blank"], z["y"], z["index"])
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            path.unlink(missing_ok=True)  # a damaged cache is made anew
-    if is_digit:
-        raw, labels, index = styles.suite_digits(name, mnist.x_test, mnist.y_test, n, SUITE_SEED)
-        labels, index = labels.astype(int), index.astype(int)
-    else:
-        raw = styles.suite_nondigits(name, n, SUITE_SEED)
-        labels = index = np.full(n, -1)
-    images, blank = _prepared(raw)
-    if path is not None:
-        bundle.write_atomic(path, lambda tmp: np.savez(tmp, x=images, blank=blank, y=labels, index=index))
-    return Column(name, "digit" if is_digit else "nondigit", seen, images, blank, labels, index)
+
+    def make() -> dict:
+        if is_digit:
+            raw, labels, index = styles.suite_digits(name, mnist.x_test, mnist.y_test, n, SUITE_SEED)
+            labels, index = labels.astype(int), index.astype(int)
+        else:
+            raw = styles.suite_nondigits(name, n, SUITE_SEED)
+            labels = index = np.full(n, -1)
+        images, blank = preprocess.prepare_all(raw)
+        return {"x": images, "blank": blank, "y": labels, "index": index}
+
+    a = bundle.cached_arrays(path, ("x", "blank", "y", "index"), make)
+    return Column(name, "digit" if is_digit else "nondigit", seen, a["x"], a["blank"], a["y"], a["index"])
 
 
 def names(kind: str | None = None) -> list[str]:
@@ -111,10 +101,11 @@ def risk_coverage(confidences, correct, refused, thresholds=None) -> dict:
     return {"threshold": [float(t) for t in ts], "coverage": cov, "risk": risk}
 
 
-def report(cols: list, preds: dict) -> dict:
+def report(cols: list, classify) -> dict:
     """Everything the Refusals view shows, as plain data (it is cached as JSON): a row per column,
     per image its outcome, and the risk-coverage curve over every digit style with the point
-    where the model operates. `preds`: {column name: its Predictions}."""
+    where the model operates. `classify`: as for `judge`."""
+    preds = {c.name: judge(classify, c) for c in cols}
     rows = [score(c, preds[c.name]) for c in cols]
     images = {c.name: {"status": [p.status for p in preds[c.name]], "reason": [p.reason for p in preds[c.name]],
                        "guess": [-1 if p.guess is None else p.guess for p in preds[c.name]],
