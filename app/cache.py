@@ -40,7 +40,7 @@ def service() -> Service:
 class Model:
     path: str  # the bundle folder, what every prediction names
     label: str  # for pickers: name and test accuracy
-    meta: dict  # the bundle's meta.json
+    meta: bundle.Meta | None  # the bundle's meta.json; None when it cannot be read
     card: dict | None  # what the worker reports once the model is loaded; None if it failed
     error: str | None  # why the bundle cannot be used, in one line
 
@@ -55,7 +55,7 @@ def _load(path: str, checksum: str) -> Model:
         card = service().load(path)  # loads it in the worker: later predictions are fast
     except bundle.BundleError as e:
         FAILED[path] = (checksum, str(e))
-        return Model(path, Path(path).name, {}, None, str(e))
+        return Model(path, Path(path).name, None, None, str(e))
     return Model(path, label(Path(path).name, meta), meta, card, None)
 
 
@@ -65,26 +65,25 @@ def load(path: str | Path) -> Model:
     try:
         return _load(str(path), bundle.checksum(path))
     except ServiceError as e:
-        return Model(str(path), Path(path).name, {}, None, f"the model worker failed: {e}")
+        return Model(str(path), Path(path).name, None, None, f"the model worker failed: {e}")
 
 
-def label(name: str, meta: dict) -> str:
-    acc = meta.get("test_accuracy")
-    stopped = ", stopped" if meta.get("stopped") else ""
+def label(name: str, meta: bundle.Meta) -> str:
+    acc, stopped = meta.test_accuracy, ", stopped" if meta.stopped else ""
     return f"{name} ({acc:.2%}{stopped})" if acc is not None else name
 
 
-def meta(path: str | Path) -> dict:
-    """The bundle's meta.json ({} when unreadable), cached per version of its files."""
+def meta(path: str | Path) -> bundle.Meta | None:
+    """The bundle's meta.json (None when unreadable), cached per version of its files."""
     return _meta(str(path), bundle.checksum(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _meta(path: str, checksum: str) -> dict:
+def _meta(path: str, checksum: str) -> bundle.Meta | None:
     try:
         return bundle.read_meta(path)
     except bundle.BundleError:
-        return {}
+        return None
 
 
 def choices() -> dict[str, str]:

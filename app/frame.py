@@ -89,9 +89,9 @@ def shipped_rows() -> list[dict]:
     rows = []
     for path, name in cache.usable()[0].items():
         if bundle.is_shipped(path):
-            meta = cache.meta(path)
-            rows.append({"model": name.split(" (")[0], "kind": meta.get("name"),
-                         "test accuracy": meta.get("test_accuracy"), "parameters": meta.get("parameters"),
-                         "epochs": meta.get("config", {}).get("epochs"), "training s": meta.get("train_seconds"),
-                         "calibrated": "calibration" in meta})
+            m = cache.meta(path)
+            if m is not None:
+                rows.append({"model": name.split(" (")[0], "kind": m.name, "test accuracy": m.test_accuracy,
+                             "parameters": m.parameters, "epochs": m.epochs, "training s": m.train_seconds,
+                             "calibrated": m.calibration is not None})
     return rows

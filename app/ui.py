@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core import figures
+from core import bundle, figures
 from core.recognizer import REASONS
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
@@ -150,18 +150,21 @@ def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
     return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
 
 
-def model_card(meta: dict) -> None:
+def model_card(meta: bundle.Meta | None) -> None:
     """What a user should know about a model: how good, how big, how made, how it says "not sure"."""
     def pct(v):
         return "n/a" if v is None else f"{v:.2%}"
 
-    cfg, cal = meta.get("config", {}), meta.get("calibration")
+    if meta is None:
+        st.caption("Its meta.json cannot be read.")
+        return
+    cal = meta.calibration
+    epochs = f"{meta.epochs} of {meta.epochs_planned} epochs (stopped)" if meta.stopped else f"{meta.epochs} epochs"
     st.markdown(
-        f"**{meta.get('name', '?')}**: test accuracy **{pct(meta.get('test_accuracy'))}** on the 10,000 "
-        f"MNIST test images (validation {pct(meta.get('val_accuracy'))})  \n"
-        f"{meta.get('parameters', 0):,} parameters · {cfg.get('epochs', '?')} epochs · "
-        f"{meta.get('train_images', 0):,} training images · {meta.get('train_seconds', 0):.0f} s to train · "
-        f"made {str(meta.get('created', '?'))[:16].replace('T', ' ')}")
+        f"**{meta.name}**: test accuracy **{pct(meta.test_accuracy)}** on the 10,000 "
+        f"MNIST test images (validation {pct(meta.val_accuracy)})  \n"
+        f"{meta.parameters:,} parameters · {epochs} · {meta.train_images:,} training images · "
+        f"{meta.train_seconds:.0f} s to train · made {(meta.created or '?')[:16].replace('T', ' ')}")
     if cal:
         st.markdown(
             f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,41 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
-def read_meta(bundle_dir: str | Path) -> dict:
+@dataclass(frozen=True)
+class Meta:
+    """A bundle's meta.json, read and checked once (read_meta): what every page, table and card
+    shows of a model comes from here, never from the raw file."""
+    name: str  # the network (a key of models.MODELS)
+    config: dict  # the TrainConfig it was trained with, as saved (asdict)
+    test_accuracy: float | None  # on the 10,000 MNIST test images, measured after training
+    val_accuracy: float | None  # on the validation split: what settings were chosen on
+    train_accuracy: float | None
+    test_per_class: tuple  # test accuracy of each digit 0-9 (empty if not recorded)
+    parameters: int
+    train_images: int  # images of one epoch, made images included
+    val_images: int  # the last N training images held out (0: none; calibration is then optimistic)
+    train_seconds: float
+    epochs: int  # passes done: fewer than planned when the run was stopped
+    epochs_planned: int
+    stopped: bool  # stopped early (the dashboard's Stop): the figures are those of a shorter run
+    history: dict  # per-epoch loss and accuracy, as Keras reports them
+    calibration: dict | None  # thresholds of core.calibrate; None: answers from 50% and no checks
+    created: str  # UTC, ISO 8601
+    preprocess_version: int | None  # the pipeline that made the images it learned from
+    raw: dict  # the whole file: fields no page reads (gate, versions, made_by) and what a writer keeps
+
+    @property
+    def hidden(self) -> int | None:
+        """Hidden units, for the one network that has a hidden-units slider."""
+        return int(self.config.get("hidden", 100)) if self.name == "mlp" else None
+
+    @property
+    def nondigits(self) -> int:
+        """Images of the 11th class it trained on (0: ten classes)."""
+        return int(self.config.get("nondigits") or 0)
+
+
+def read_meta(bundle_dir: str | Path) -> Meta:
     d = Path(bundle_dir)
     if not d.is_dir():
         raise BundleError(f"{d}: no such bundle folder")
@@ -135,36 +170,49 @@ def read_meta(bundle_dir: str | Path) -> dict:
     if version != BUNDLE_VERSION:
         raise BundleError(f"{d}: bundle format version {version!r}, this digitrec reads version "
                           f"{BUNDLE_VERSION}; retrain it with `python -m core train`")
-    _check_types(meta, meta_path)
-    return meta
+    return parse_meta(meta, meta_path)
 
 
 _NUMBER = (int, float)
-# What the pages read from meta.json, and the JSON types each may have (None: may be null). A
-# field of another type is a damaged file: refused here, once, with its name, not on every page.
+_NONE = (type(None),)
+# The JSON types each field may have (None: may be null). A field of another type is a damaged
+# file: refused here, once, with its name, not on every page.
 META_TYPES = {
-    "name": (str,), "config": (dict,), "test_accuracy": _NUMBER + (type(None),),
-    "val_accuracy": _NUMBER + (type(None),), "train_accuracy": _NUMBER + (type(None),),
-    "parameters": (int,), "train_images": (int,), "train_seconds": _NUMBER, "epochs_done": (int,),
-    "stopped": (bool,), "history": (dict,), "test_per_class": (list,), "calibration": (dict,),
-    "created": (str,), "made_by": (str,),
+    "name": (str,), "config": (dict,), "test_accuracy": _NUMBER + _NONE, "val_accuracy": _NUMBER + _NONE,
+    "train_accuracy": _NUMBER + _NONE, "parameters": (int,), "train_images": (int,), "val_images": (int,),
+    "train_seconds": _NUMBER, "epochs_done": (int,), "stopped": (bool,), "history": (dict,),
+    "test_per_class": (list,), "calibration": (dict,) + _NONE, "created": (str,),
+    "preprocess_version": (int,) + _NONE, "made_by": (str,),
 }
 CONFIG_TYPES = {"model": (str,), "epochs": (int,), "batch_size": (int,), "hidden": (int,),
-                "learning_rate": _NUMBER, "seed": (int,)}
+                "learning_rate": _NUMBER, "seed": (int,), "nondigits": (int,)}
 
 
-def _check_types(meta: dict, path: Path) -> None:
+def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
+    """Meta from a meta.json's object; BundleError naming `path` and the field when one is wrong."""
     for fields, where in ((META_TYPES, meta), (CONFIG_TYPES, meta.get("config") or {})):
         for key, types in fields.items():
             value = where.get(key)
             if key in where and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
                 raise BundleError(f"{path}: {key!r} is {value!r}, not a {'/'.join(t.__name__ for t in types)}")
-    if "test_per_class" in meta and not all(isinstance(v, _NUMBER) for v in meta["test_per_class"]):
+    per_class = meta.get("test_per_class", [])
+    if not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in per_class):
         raise BundleError(f"{path}: 'test_per_class' must hold numbers")
+    cfg = meta.get("config") or {}
+    planned = int(cfg.get("epochs") or 0)
+    return Meta(
+        name=meta.get("name", "?"), config=cfg, test_accuracy=meta.get("test_accuracy"),
+        val_accuracy=meta.get("val_accuracy"), train_accuracy=meta.get("train_accuracy"),
+        test_per_class=tuple(per_class), parameters=meta.get("parameters", 0),
+        train_images=meta.get("train_images", 0), val_images=meta.get("val_images", 0),
+        train_seconds=float(meta.get("train_seconds", 0.0)), epochs=meta.get("epochs_done", planned),
+        epochs_planned=planned, stopped=meta.get("stopped", False), history=meta.get("history") or {},
+        calibration=meta.get("calibration"), created=meta.get("created", ""),
+        preprocess_version=meta.get("preprocess_version"), raw=meta)
 
 
 def load(bundle_dir: str | Path):
-    """(keras model, meta). The model is loaded for inference only."""
+    """(keras model, Meta). The model is loaded for inference only."""
     meta = read_meta(bundle_dir)
     import keras
 

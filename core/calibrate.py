@@ -76,7 +76,7 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
                        f"({', '.join(by_style)}), the worst style setting each threshold",
         "max_thickness": thickest,
     }
-    if recognizer.meta.get("config", {}).get("nondigits"):
+    if recognizer.meta.nondigits:
         cal["other_threshold"] = round(_worst({k: o for k, (_, _, o) in scored.items()}, MAX_OTHER, low=False), 6)
     if recognizer.has_gate:
         cal["gate_threshold"] = round(_worst({k: recognizer.digit_scores(v) for k, v in by_style.items()},
@@ -101,11 +101,11 @@ def calibrate_bundle(bundle_dir, mnist, per_kind: int = PER_STYLE, gate_config=N
     """
     d = Path(bundle_dir)
     meta = bundle.read_meta(d)
-    n_val = int(meta.get("val_images") or 0)
+    n_val = meta.val_images
     held_out = n_val > 0
     n_val = n_val or 5000
     x_val, y_val = mnist.x_train[-n_val:], mnist.y_train[-n_val:]
-    gate_meta = meta.get("gate")
+    gate_meta = meta.raw.get("gate")
     if gate_config is not None:
         tmp = d / f".{gate.GATE_FILE}.tmp.keras"
         gate_meta = gate.train(gate_config, mnist.x_train[:-n_val], tmp)
@@ -116,7 +116,7 @@ def calibrate_bundle(bundle_dir, mnist, per_kind: int = PER_STYLE, gate_config=N
     cal["preprocess_version"] = PREPROCESS_VERSION  # thresholds hold for this pipeline's images
     cal["held_out"] = held_out  # False: the bundle trained on these digits, figures are optimistic
     novelty.save(d / OOD_FILE)
-    new_meta = dict(rec.meta, calibration=cal)
+    new_meta = dict(rec.meta.raw, calibration=cal)
     if gate_meta:
         new_meta["gate"] = gate_meta
     bundle.write_meta(d, new_meta)

@@ -168,15 +168,15 @@ def saliency(probabilities, image: np.ndarray, target: int, patch: int = 6, stri
     return drop / np.maximum(count, 1)
 
 
-def preprocessing_mismatch(meta: dict) -> str | None:
+def preprocessing_mismatch(meta: bundle.Meta) -> str | None:
     """Why a model's figures on the realistic sets could mislead, or None: it learned from (or was
     calibrated on) images prepared by another version of the pipeline than the one making them."""
     now = preprocess.PREPROCESS_VERSION
-    trained = meta.get("preprocess_version")
-    if meta.get("config", {}).get("drawn") and trained != now:
+    trained = meta.preprocess_version
+    if meta.config.get("drawn") and trained != now:
         return (f"this model learned from drawings prepared by preprocessing version {trained}; these images are "
                 f"prepared by version {now}, so its figures here may be off. Retrain it.")
-    calibrated = (meta.get("calibration") or {}).get("preprocess_version")
+    calibrated = (meta.calibration or {}).get("preprocess_version")
     if calibrated is not None and calibrated != now:
         return (f"this model's thresholds were calibrated on images prepared by preprocessing version {calibrated}; "
                 f"these are prepared by version {now}. Recalibrate it (`python -m core calibrate`).")
@@ -205,14 +205,10 @@ def compare_rows(bundle_dirs) -> list[dict]:
     """One row per bundle, from what its meta.json states (nothing is recomputed)."""
     rows = []
     for d in bundle_dirs:
-        meta = bundle.read_meta(d)
-        cfg = meta.get("config", {})
-        rows.append({"bundle": str(d), "name": Path(d).name, "model": meta.get("name"),
-                     "hidden units": cfg.get("hidden", 100) if meta.get("name") == "mlp" else None,
-                     "epochs": meta.get("epochs_done", cfg.get("epochs")), "stopped": bool(meta.get("stopped")),
-                     "train images": meta.get("train_images"), "parameters": meta.get("parameters"),
-                     "train_seconds": meta.get("train_seconds"), "val_accuracy": meta.get("val_accuracy"),
-                     "test_accuracy": meta.get("test_accuracy"), "per_class": meta.get("test_per_class"),
-                     "shipped": bundle.is_shipped(d),
-                     "history": meta.get("history") or {}})
+        m = bundle.read_meta(d)
+        rows.append({"bundle": str(d), "name": Path(d).name, "model": m.name, "hidden units": m.hidden,
+                     "epochs": m.epochs, "stopped": m.stopped, "train images": m.train_images,
+                     "parameters": m.parameters, "train_seconds": m.train_seconds,
+                     "val_accuracy": m.val_accuracy, "test_accuracy": m.test_accuracy,
+                     "per_class": list(m.test_per_class), "shipped": bundle.is_shipped(d), "history": m.history})
     return rows

@@ -144,7 +144,7 @@ MODELS = {
                                "Keras's simple MNIST convnet, its published settings (reports 99.22%)"),
     "cnn": ModelSpec(build_cnn, TrainConfig(model="cnn", epochs=16, batch_size=128, learning_rate=3e-3,
                                             schedule="onecycle", label_smoothing=0.1, drawn=20000,
-                                            styled=20000, nondigits=20000, **CNN_AUG),
+                                            styled=20000, nondigits=30000, **CNN_AUG),
                      "digitrec's CNN: conv + batch norm, augmentation, one-cycle LR, weight averaging"),
     "cnn_fast": ModelSpec(build_cnn, TrainConfig(model="cnn_fast", epochs=6, batch_size=128, learning_rate=3e-3,
                                                  schedule="onecycle", label_smoothing=0.1, width=16,

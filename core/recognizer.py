@@ -62,7 +62,7 @@ class Recognizer:
         self.options = options
         self.bundle_dir = Path(bundle_dir) if bundle_dir else bundle.default_bundle()
         self.model, self.meta = bundle.load(self.bundle_dir)
-        self.calibration = {**DEFAULT_CALIBRATION, **self.meta.get("calibration", {})}
+        self.calibration = {**DEFAULT_CALIBRATION, **(self.meta.calibration or {})}
         ood = self.bundle_dir / OOD_FILE
         self.novelty = Novelty.load(ood) if ood.is_file() else None
         import keras
@@ -196,10 +196,9 @@ class Recognizer:
     def card(self) -> dict:
         """What a user should know about the model: name, accuracy, where the figures come from."""
         m = self.meta
-        return {"name": m.get("name"), "test_accuracy": m.get("test_accuracy"),
-                "val_accuracy": m.get("val_accuracy"), "parameters": m.get("parameters"),
-                "train_seconds": m.get("train_seconds"), "train_images": m.get("train_images"),
-                "created": m.get("created"), "calibration": self.calibration,
+        return {"name": m.name, "test_accuracy": m.test_accuracy, "val_accuracy": m.val_accuracy,
+                "parameters": m.parameters, "train_seconds": m.train_seconds, "train_images": m.train_images,
+                "created": m.created, "calibration": self.calibration,
                 "source": "test accuracy measured on the 10,000 MNIST test images after training; "
                           "settings were chosen on a validation split of the training images"}
 

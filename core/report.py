@@ -50,8 +50,8 @@ def evaluate_bundle(bundle_dir, mnist, report_dir=None, styles: int = 0, cache_d
     `styles` > 0: also that many images per style of the style-shift suite (the Refusals figures)."""
     model, meta = bundle.load(bundle_dir)
     probs = predict_proba(model, mnist.x_test)
-    report = {"model": meta.get("name"), "bundle": str(bundle_dir), "data_sha256": mnist.sha256,
-              "train_seconds": meta.get("train_seconds"), "train_images": meta.get("train_images"),
+    report = {"model": meta.name, "bundle": str(bundle_dir), "data_sha256": mnist.sha256,
+              "train_seconds": meta.train_seconds, "train_images": meta.train_images,
               **metrics(probs, mnist.y_test)}
     if report_dir is not None:
         out = Path(report_dir)
@@ -61,8 +61,8 @@ def evaluate_bundle(bundle_dir, mnist, report_dir=None, styles: int = 0, cache_d
                                                   f"{report['model']}: {report['accuracy']:.2%} on MNIST test"),
             "worst mistakes": figures.mistakes(mnist.x_test, report["worst_mistakes"]),
         }
-        if meta.get("history"):
-            figs["training curves"] = figures.history(meta["history"])
+        if meta.history:
+            figs["training curves"] = figures.history(meta.history)
         if styles:
             rep = refusals(bundle_dir, mnist, styles, cache_dir)
             report["styles"] = rep["rows"]

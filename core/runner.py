@@ -159,18 +159,16 @@ def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
     return train.split_sizes(cfg, total)[0] + cfg.drawn + cfg.styled + cfg.nondigits
 
 
-def estimate_seconds(cfg: models.TrainConfig, past: list[dict] = ()) -> float:
-    """About how long a run takes here: the rate of the most alike finished run in `past` (metas;
-    same model, then same batch size and hidden units), else the benchmark's; times images x epochs."""
+def estimate_seconds(cfg: models.TrainConfig, past: list[bundle.Meta] = ()) -> float:
+    """About how long a run takes here: the rate of the most alike finished run in `past` (same
+    model, then same batch size and hidden units), else the benchmark's; times images x epochs."""
     def alike(m):
-        c = m.get("config", {})
-        return (c.get("batch_size") == cfg.batch_size) + (c.get("hidden", 100) == cfg.hidden)
+        return (m.config.get("batch_size") == cfg.batch_size) + (m.config.get("hidden", 100) == cfg.hidden)
 
-    same = [m for m in past if m.get("name") == cfg.model and m.get("train_seconds") and m.get("train_images")
-            and m.get("epochs_done", m.get("config", {}).get("epochs"))]
+    same = [m for m in past if m.name == cfg.model and m.train_seconds and m.train_images and m.epochs]
     if same:
         m = max(same, key=alike)
-        rate = m["train_seconds"] / (m["train_images"] * m.get("epochs_done", m["config"]["epochs"]))
+        rate = m.train_seconds / (m.train_images * m.epochs)
     else:
         rate = RATE.get(cfg.model, RATE["cnn"])
     return START_UP + rate * train_images(cfg) * cfg.epochs

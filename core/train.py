@@ -43,6 +43,7 @@ def _extra_chunk(args):
     kind, x, y, seed = args
     rng = np.random.default_rng(seed)
     seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
+    families = [fam.make for fam in styles.NONDIGIT_FAMILIES.values() if fam.seen]
     fonts = styles.fonts(seen=True)
     images, labels = [], []
     for i, digit in enumerate(x):
@@ -50,8 +51,10 @@ def _extra_chunk(args):
             img = synth.brush_drawing(digit, rng, float(rng.integers(8, 41)))
         elif kind == "styled":
             img = styles.digit_image(seen[rng.integers(len(seen))], digit, y[i], rng)
-        else:
+        elif rng.random() < 0.5:  # the gate's generator: glyphs, traced strokes, curves, digit pairs
             img = gate.present(gate.nondigit_ink(rng, x, fonts), rng)
+        else:  # a seen family of the suite, on a canvas or on paper like any upload
+            img = gate.present(np.asarray(families[rng.integers(len(families))](rng).convert("L")), rng)
         p = preprocess.prepare(img)
         if p.blank and kind != "drawn":
             continue  # a style that lost all its ink teaches nothing

@@ -66,7 +66,7 @@ def manage(action, target: str, *args) -> None:
 job = runner.latest()
 running = job is not None and job.state == "running"
 st.session_state["train_page_runs"] = st.session_state.get("train_page_runs", 0) + 1
-past = [cache.meta(p) for p in cache.choices()]
+past = [m for m in map(cache.meta, cache.choices()) if m is not None]
 
 
 @st.fragment(run_every=1.0 if running else None)
@@ -161,7 +161,7 @@ with controls, st.container(key="train_controls"):
 
 st.divider()
 st.subheader("Compare runs")
-rows = evaluate.compare_rows([p for p in cache.choices() if cache.meta(p)])
+rows = evaluate.compare_rows([p for p in cache.choices() if cache.meta(p) is not None])
 table = pd.DataFrame([{**{k: v for k, v in r.items() if k not in ("bundle", "history", "shipped")},
                        "origin": "shipped" if r["shipped"] else "run"} for r in rows])
 picked = st.dataframe(

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from core import evaluate, flags, report
+from core import bundle, evaluate, flags, report
 
 
 def one_hot_probs(pred, confidence=0.9):
@@ -155,11 +155,13 @@ def test_evaluation_sets_are_made_once_and_kept(tiny_mnist, tmp_path, monkeypatc
 def test_a_model_from_other_preprocessing_is_flagged():
     from core.preprocess import PREPROCESS_VERSION as now
 
-    assert evaluate.preprocessing_mismatch({"config": {"drawn": 0}, "preprocess_version": 1}) is None
-    assert "learned from drawings" in evaluate.preprocessing_mismatch(
-        {"config": {"drawn": 100}, "preprocess_version": now - 1})
-    assert "calibrated" in evaluate.preprocessing_mismatch({"calibration": {"preprocess_version": now + 1}})
-    assert evaluate.preprocessing_mismatch({"calibration": {"preprocess_version": now}}) is None
+    def mismatch(**meta):
+        return evaluate.preprocessing_mismatch(bundle.parse_meta(meta))
+
+    assert mismatch(config={"drawn": 0}, preprocess_version=1) is None
+    assert "learned from drawings" in mismatch(config={"drawn": 100}, preprocess_version=now - 1)
+    assert "calibrated" in mismatch(calibration={"preprocess_version": now + 1})
+    assert mismatch(calibration={"preprocess_version": now}) is None
 
 
 def test_label_flags_round_trip(tmp_path):

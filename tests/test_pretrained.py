@@ -12,13 +12,13 @@ from core.preprocess import PREPROCESS_VERSION
 
 def test_shipped_bundle_is_complete_and_small():
     meta = bundle.read_meta(bundle.PRETRAINED)
-    assert meta["name"] == "cnn" and meta["config"]["seed"] == 0
-    assert "calibration" in meta and (bundle.PRETRAINED / "ood.npz").is_file()
-    assert (bundle.PRETRAINED / gate.GATE_FILE).is_file() and "gate_threshold" in meta["calibration"]
-    assert meta["config"]["nondigits"] and "other_threshold" in meta["calibration"]  # its 11th class
-    assert "max_thickness" in meta["calibration"]
+    assert meta.name == "cnn" and meta.config["seed"] == 0
+    assert meta.calibration is not None and (bundle.PRETRAINED / "ood.npz").is_file()
+    assert (bundle.PRETRAINED / gate.GATE_FILE).is_file() and "gate_threshold" in meta.calibration
+    assert meta.nondigits and "other_threshold" in meta.calibration  # its 11th class
+    assert "max_thickness" in meta.calibration
     # thresholds were measured on this preprocessing: change the pipeline, run `make pretrained`
-    assert meta["calibration"]["preprocess_version"] == PREPROCESS_VERSION
+    assert meta.calibration["preprocess_version"] == PREPROCESS_VERSION
     size = sum(f.stat().st_size for f in bundle.PRETRAINED.iterdir())
     assert size < 5 * 1024 * 1024
 
@@ -26,9 +26,9 @@ def test_shipped_bundle_is_complete_and_small():
 @pytest.mark.mnist
 def test_shipped_accuracy_is_as_stated(mnist):
     meta = bundle.read_meta(bundle.PRETRAINED)
-    assert meta["data_sha256"] == mnist.sha256
+    assert meta.raw["data_sha256"] == mnist.sha256
     report = evaluate_bundle(bundle.PRETRAINED, mnist)
-    assert report["accuracy"] >= meta["test_accuracy"] - 1e-9
+    assert report["accuracy"] >= meta.test_accuracy - 1e-9
     assert report["accuracy"] >= 0.995
 
 

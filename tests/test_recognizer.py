@@ -100,8 +100,8 @@ def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
 
     meta = bundle.read_meta(bundle_copy)
     # every answer is "ok" except what the thickness test refuses
-    meta["calibration"] = dict(DEFAULT_CALIBRATION, ok_threshold=0, uncertain_threshold=0, max_thickness=6.8)
-    bundle.write_meta(bundle_copy, meta)
+    bundle.write_meta(bundle_copy, {**meta.raw, "calibration": dict(DEFAULT_CALIBRATION, ok_threshold=0,
+                                                                    uncertain_threshold=0, max_thickness=6.8)})
     rec = Recognizer(bundle_copy)
     assert rec.predict(255 - filled_disk(200)).status == "no_digit"  # dark ink on paper
     assert rec.predict(tiny_mnist.x_test[0]).status == "ok"

@@ -38,8 +38,8 @@ def test_a_run_reports_progress_and_saves_a_bundle(tmp_path, tiny_npz):
     assert set(job.history(0)) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     saved = job.of("saved", 0)[0]
     meta = bundle.read_meta(saved["bundle"])
-    assert meta["made_by"] == "dashboard" and meta["config"]["epochs"] == 2 and not meta["stopped"]
-    assert len(meta["test_per_class"]) == 10 and meta["test_accuracy"] == saved["test_accuracy"]
+    assert meta.raw["made_by"] == "dashboard" and meta.epochs_planned == 2 and not meta.stopped
+    assert len(meta.test_per_class) == 10 and meta.test_accuracy == saved["test_accuracy"]
     assert runs_in(tmp_path) == [job.request["names"][0]]
     assert job.progress()["fraction"] == 1.0 and job.progress()["left"] is None
 
@@ -62,7 +62,7 @@ def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, tiny_npz):
     job = wait(tmp_path, lambda j: j.state != "running", timeout=30)
     assert job.state == "stopped"
     meta = bundle.read_meta(job.of("saved")[0]["bundle"])
-    assert meta["stopped"] and meta["epochs_done"] < 100
+    assert meta.stopped and meta.epochs < meta.epochs_planned == 100
     runner.start([QUICK], tmp_path, data=tiny_npz)  # free again
     assert wait(tmp_path, lambda j: j.state != "running").state == "done"
 
@@ -85,7 +85,7 @@ def test_train_both_runs_each_in_turn(tmp_path, tiny_npz):
     assert job.state == "done" and len(job.of("saved")) == 2
     names = job.request["names"]
     assert names[0].startswith("linear-e1-") and names[1].startswith("mlp-h16-e1-")
-    assert bundle.read_meta(tmp_path / names[1])["parameters"] == 784 * 16 + 16 + 16 * 10 + 10
+    assert bundle.read_meta(tmp_path / names[1]).parameters == 784 * 16 + 16 + 16 * 10 + 10
 
 
 def test_a_failure_inside_the_worker_is_reported(tmp_path):
@@ -161,8 +161,8 @@ def test_a_run_from_the_page_matches_the_cli(tmp_path, mnist):
                    capture_output=True)
     job = wait(tmp_path / "runs", lambda j: j.state != "running")
     page = bundle.read_meta(job.of("saved")[0]["bundle"])
-    assert page["config"] == bundle.read_meta(cli)["config"]
-    assert page["test_accuracy"] == pytest.approx(bundle.read_meta(cli)["test_accuracy"], abs=0.01)
+    assert page.config == bundle.read_meta(cli).config
+    assert page.test_accuracy == pytest.approx(bundle.read_meta(cli).test_accuracy, abs=0.01)
     assert page["parameters"] == 784 * 32 + 32 + 32 * 10 + 10
 
 
@@ -189,3 +189,20 @@ def test_stop_while_starting_trains_nothing(tmp_path, tiny_npz):
 
 def test_busy_while_a_start_has_no_job_folder_yet():
     assert "starting" in str(runner.Busy(None))
+
+
+def test_the_estimate_follows_the_most_alike_finished_run():
+    def run(name, seconds, images, epochs, done=None, **cfg):
+        return bundle.parse_meta({"name": name, "train_seconds": seconds, "train_images": images,
+                                  "config": {"epochs": epochs, **cfg}, **({"epochs_done": done} if done else {})})
+
+    cfg = models.spec("mlp").defaults.with_(epochs=4, hidden=64)
+    cold = runner.estimate_seconds(cfg)  # no run yet: the benchmark's rate
+    past = [run("mlp", 100.0, 1000, 10, hidden=64, batch_size=cfg.batch_size),
+            run("mlp", 1.0, 1000, 10, hidden=512, batch_size=7), run("linear", 1.0, 1000, 1)]
+    rate = 100.0 / (1000 * 10)
+    assert runner.estimate_seconds(cfg, past) == pytest.approx(runner.START_UP + rate * runner.train_images(cfg) * 4)
+    assert runner.estimate_seconds(cfg, past) != pytest.approx(cold)
+    # a stopped run's rate counts the epochs it did, not those it planned
+    stopped = [run("mlp", 100.0, 1000, 10, done=2, hidden=64, batch_size=cfg.batch_size)]
+    assert runner.estimate_seconds(cfg, stopped) == pytest.approx(runner.START_UP + 5 * rate * runner.train_images(cfg) * 4)

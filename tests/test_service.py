@@ -67,7 +67,7 @@ def test_a_changed_bundle_is_loaded_anew(service, tiny_bundle, tmp_path):
     shutil.copytree(tiny_bundle, copy)
     first = service.load(copy)
     meta = bundle.read_meta(copy)
-    bundle.write_meta(copy, {**meta, "test_accuracy": 0.5})
+    bundle.write_meta(copy, {**meta.raw, "test_accuracy": 0.5})
     assert service.load(copy)["test_accuracy"] == 0.5 != first["test_accuracy"]
 
 

@@ -11,10 +11,10 @@ def test_bundle_is_complete(tiny_bundle, tiny_mnist):
     meta = bundle.read_meta(tiny_bundle)
     for key in ("name", "config", "data_sha256", "train_accuracy", "val_accuracy", "test_accuracy",
                 "train_seconds", "versions", "preprocess_version", "history"):
-        assert key in meta, key
-    assert meta["data_sha256"] == tiny_mnist.sha256
-    assert meta["config"]["epochs"] == 3 and len(meta["history"]["loss"]) == 3
-    assert meta["test_accuracy"] > 0.9  # the synthetic bars are easy
+        assert key in meta.raw, key
+    assert meta.raw["data_sha256"] == tiny_mnist.sha256
+    assert meta.epochs == meta.epochs_planned == 3 and len(meta.history["loss"]) == 3
+    assert meta.test_accuracy > 0.9  # the synthetic bars are easy
     model, _ = bundle.load(tiny_bundle)
     assert model.output_shape == (None, 10)
 
