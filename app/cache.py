@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import bundle, evaluate, figures, runner, suite
+from core import bundle, evaluate, figures, runs, suite
 from core.data import home_dir, load_mnist
 from core.service import Service, ServiceError
 
@@ -24,7 +24,7 @@ def service() -> Service:
     """The model worker, shared by every session. It starts at once and loads the shipped models in
     the background, so the first answer, a switch of model and "compare all" do not wait."""
     worker = Service().start()
-    runner.clean(bundle.RUNS, home_dir() / "predictions")  # once per server: what crashes left behind
+    runs.clean(bundle.RUNS, runs.predictions_dir())  # once per server: what crashes left behind
 
     def warm():  # the shipped models only: runs load when someone picks one
         for path in [bundle.ARTIFACTS / n for n in bundle.SHIPPED]:
@@ -137,7 +137,7 @@ def evaluation_set(name: str):
 def _probabilities(path: str, checksum: str, set_name: str):
     x = evaluation_set(set_name)[0]
     return evaluate.cached_predictions(path, set_name, lambda: service().probabilities(path, x),
-                                       home_dir() / "predictions")
+                                       runs.predictions_dir())
 
 
 def probabilities(path: str | Path, set_name: str):
@@ -162,7 +162,7 @@ def _columns(n: int) -> list:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _refusals(path: str, checksum: str) -> dict:
-    cached = home_dir() / "predictions" / f"{Path(path).name}-{checksum}-refusals-{REFUSALS_N}.json"
+    cached = runs.predictions_dir() / bundle.cache_name(path, f"refusals-{REFUSALS_N}.json")
     try:
         return json.loads(cached.read_text())
     except (OSError, ValueError):

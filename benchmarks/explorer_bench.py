@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from core import bundle  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 from core.service import Service  # noqa: E402
-from tests import browser_util as B  # noqa: E402
+from benchmarks import browser as B  # noqa: E402
 
 
 def first_scoring() -> None:

@@ -24,10 +24,34 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: tests/ is beside
-from tests import browser_util as B  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
+from benchmarks import browser as B  # noqa: E402
 
 DIGITS = list(B.DIGITS.items())
+
+
+def mnist_seven():
+    from core.data import load_mnist
+
+    m = load_mnist()
+    return m.x_test[list(m.y_test).index(7)]
+
+
+def phone_photo(digit, size=(4000, 3000)) -> bytes:
+    """A 12-megapixel phone photo of a digit on paper, as JPEG: the heaviest upload people send."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from core import synth
+
+    ink = np.zeros(size[::-1])
+    patch = np.asarray(synth.digit_patch(digit, 1200, np.random.default_rng(0)), float) / 255
+    ink[800:2000, 1500:2700] = patch
+    buf = io.BytesIO()
+    synth.ink_on_paper(ink, np.random.default_rng(0)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
 
 
 def summary(ms: list) -> str:
@@ -115,10 +139,8 @@ def main(argv=None) -> int:
         print(f"stroke end -> answer visible, 1 session: {summary(single)}; answers wrong: {len(wrong)} {wrong[:3]}")
 
         with tempfile.TemporaryDirectory() as tmp:
-            from tests.images import photo_of_seven
-
             photo = Path(tmp) / "phone.jpg"
-            photo.write_bytes(photo_of_seven((4000, 3000), noise=6))
+            photo.write_bytes(phone_photo(mnist_seven()))
             times = []
             for i in range(5):
                 page.reload()

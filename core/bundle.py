@@ -237,6 +237,13 @@ def checksum(bundle_dir: str | Path) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+def cache_name(bundle_dir: str | Path, what: str) -> str:
+    """The file name of something computed from this version of the bundle (scores on a set):
+    `<bundle name>-<checksum>-<what>`. A retrained bundle gets new names; runs.delete and runs.clean
+    remove a gone bundle's files by this prefix."""
+    return f"{Path(bundle_dir).name}-{checksum(bundle_dir)}-{what}"
+
+
 def is_shipped(bundle_dir: str | Path) -> bool:
     """A bundle of artifacts/ (made by `make pretrained`), not a run."""
     return Path(bundle_dir).resolve().parent == ARTIFACTS.resolve()

@@ -1,7 +1,6 @@
 """How good a bundle is on the MNIST test set: metrics, plots and a self-contained report."""
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -88,17 +87,8 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
 def cached_predictions(bundle_dir, set_name: str, compute, cache_dir: str | Path | None = None) -> np.ndarray:
     """A model's probabilities on a set, computed once by `compute()` and kept under `cache_dir`,
     keyed by the bundle's checksum: a retrained or replaced bundle is scored anew."""
-    if cache_dir is None:
-        return np.asarray(compute())
-    path = Path(cache_dir) / f"{Path(bundle_dir).name}-{bundle.checksum(bundle_dir)}-{set_name}.npy"
-    if path.is_file():
-        try:
-            return np.load(path)
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # 0 bytes after a crash, a damaged file
-            path.unlink(missing_ok=True)  # computed anew below
-    probs = np.asarray(compute(), np.float32)
-    bundle.write_atomic(path, lambda tmp: np.save(tmp, probs))
-    return probs
+    path = None if cache_dir is None else Path(cache_dir) / bundle.cache_name(bundle_dir, f"{set_name}.npz")
+    return bundle.cached_arrays(path, ("probs",), lambda: {"probs": np.asarray(compute(), np.float32)})["probs"]
 
 
 def normalised(cm, how: str = "count") -> np.ndarray:

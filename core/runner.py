@@ -10,6 +10,7 @@ restarted server) sees the same run:
 - `request.json`: the settings of each run in the job (one, or two for "train both");
 - `events.jsonl`: what the worker did, one JSON object a line (begin, batch, epoch, saved, end);
 - `stop`: present when someone pressed Stop; the worker stops after the current batch.
+The worker's side is `core/worker.py`; renaming, deleting and cleaning runs is `core/runs.py`.
 One at a time: the worker holds an exclusive lock on `<runs>/.train.lock` for as long as it lives
 (the kernel drops it when the process dies, however it dies), so a second start is refused with
 the running job, and a job whose worker is gone without an `end` event is reported as failed.
@@ -19,8 +20,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,16 +28,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import bundle, models, train
-from .data import load_mnist
 
 LOCK_FILE = ".train.lock"
 JOBS_DIR = ".jobs"
-NICE = 19  # the worker yields the CPU to the dashboard (drawing, reloads) while it trains; alone, it runs at full speed
-BATCH_EVERY = 0.25  # seconds between progress events: smooth enough, cheap on 60,000/32 batches
 # a worker silent this long is stuck: starting takes ~10 s and a batch well under a second for the
 # networks the page trains (none makes extra training images, which would take minutes unreported)
 HUNG_AFTER = 60.0
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # used with fullmatch: "$" lets a trailing newline pass
+END_GRACE = 5.0  # s a start waits for a worker that has said "end" to let go of the lock
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -229,7 +225,7 @@ def read(folder: Path, alive: bool | None = None) -> Job:
     return Job(folder.name, folder, request, events, alive)
 
 
-def _job_folders(runs: Path) -> list[Path]:
+def job_folders(runs: Path) -> list[Path]:
     """Job folders, oldest first (ids sort by their UTC time)."""
     jobs = runs / JOBS_DIR
     if not jobs.is_dir():
@@ -238,7 +234,7 @@ def _job_folders(runs: Path) -> list[Path]:
 
 
 def _latest_folder(runs: Path) -> Path | None:
-    folders = _job_folders(runs)
+    folders = job_folders(runs)
     return folders[-1] if folders else None
 
 
@@ -246,7 +242,7 @@ def latest(runs_dir: str | Path | None = None) -> Job | None:
     """The newest readable job (running or finished), or None. Damaged job folders are skipped
     (`damaged` lists them)."""
     runs = Path(runs_dir or bundle.RUNS)
-    folders = _job_folders(runs)
+    folders = job_folders(runs)
     for folder in reversed(folders):
         try:
             return read(folder, alive=_locked(runs) and folder == folders[-1])
@@ -258,7 +254,7 @@ def latest(runs_dir: str | Path | None = None) -> Job | None:
 def damaged(runs_dir: str | Path | None = None) -> list[str]:
     """Job folders that cannot be read, for the page to name."""
     out = []
-    for folder in _job_folders(Path(runs_dir or bundle.RUNS)):
+    for folder in job_folders(Path(runs_dir or bundle.RUNS)):
         try:
             read(folder, alive=False)
         except DamagedJob as e:
@@ -290,9 +286,14 @@ def start(configs: list[models.TrainConfig], runs_dir: str | Path | None = None,
     try:
         if not _try_lock(lock):
             job = latest(runs)
-            # a worker that has just said "end" lets go of the lock a moment later
-            if job is None or job.of("end") == [] or not _try_lock(lock, wait=5.0):
+            if job is not None and not job.of("end"):
                 raise Busy(job)
+            # The newest job has ended (or there is none): its worker lets go of the lock a moment
+            # later, or another tab holds it while it makes its job folder. Never report the
+            # finished job as the one running.
+            if not _try_lock(lock, wait=END_GRACE):
+                job = latest(runs)
+                raise Busy(job if job is not None and not job.of("end") else None)
         now = time.time()
         # UTC: in the hour the clocks go back, local time would sort a new job before older ones
         job_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
@@ -306,7 +307,7 @@ def start(configs: list[models.TrainConfig], runs_dir: str | Path | None = None,
             raise RunError(f"cannot write the runs folder {runs}: {e.strerror or e}") from None
         # The worker inherits the locked file: the lock is its for as long as it lives.
         log = open(folder / "worker.log", "wb")
-        subprocess.Popen([sys.executable, "-m", "core.runner", str(folder), str(lock.fileno())], cwd=ROOT,
+        subprocess.Popen([sys.executable, "-m", "core.worker", str(folder), str(lock.fileno())], cwd=ROOT,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, pass_fds=[lock.fileno()],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -341,158 +342,3 @@ def end(job: Job) -> None:
             os.kill(int(pid), signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass  # gone already
-
-
-def _a_run(src: Path, runs: Path, verb: str) -> None:
-    """RunError unless `src` is an existing run of `runs` (never a shipped bundle)."""
-    if bundle.is_shipped(src) or src.parent.resolve() != runs.resolve():
-        raise RunError(f"only runs trained from the dashboard can be {verb}; {src.name} is not one")
-    if not src.is_dir():
-        raise RunError(f"{src.name} is gone (deleted or renamed in another tab?); nothing was {verb}")
-
-
-def reserved(runs_dir: str | Path | None = None) -> set[str]:
-    """Names the running job will save its runs under."""
-    job = latest(runs_dir)
-    return set(job.request["names"]) if job is not None and job.state == "running" else set()
-
-
-def rename(bundle_dir: str | Path, new_name: str, runs_dir: str | Path | None = None) -> Path:
-    """Rename a run (only runs, never a shipped bundle). Raises RunError with the reason."""
-    src, runs = Path(bundle_dir), Path(runs_dir or bundle.RUNS)
-    _a_run(src, runs, "renamed")
-    if not NAME.fullmatch(new_name):
-        raise RunError("a name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-    dst = runs / new_name
-    if dst.exists() or new_name in bundle.SHIPPED:
-        raise RunError(f"a model named {new_name!r} exists already")
-    if new_name in reserved(runs):
-        raise RunError(f"the running training will save a run as {new_name!r}; choose another name")
-    try:
-        os.rename(src, dst)
-    except OSError as e:
-        raise RunError(f"cannot rename {src.name}: {e.strerror or e}") from None
-    return dst
-
-
-def delete(bundle_dir: str | Path, runs_dir: str | Path | None = None) -> None:
-    """Delete a run: it leaves the pickers at once (a hidden rename), then its files go."""
-    src, runs = Path(bundle_dir), Path(runs_dir or bundle.RUNS)
-    _a_run(src, runs, "deleted")
-    gone = runs / f".deleted-{src.name}-{time.time_ns()}"
-    try:
-        os.rename(src, gone)
-    except OSError as e:
-        raise RunError(f"cannot delete {src.name}: {e.strerror or e}") from None
-    shutil.rmtree(gone, ignore_errors=True)
-
-
-KEEP_JOBS = 20  # finished job folders kept (their events are what the live panel replays)
-
-
-def clean(runs_dir: str | Path | None = None, caches: str | Path | None = None) -> list[str]:
-    """Remove what crashes and time leave behind: half-saved bundles (`.<name>-new-*`), deleted runs
-    not yet gone (`.deleted-*`), temporary files (`.tmp-*`), all but the newest KEEP_JOBS finished
-    jobs, and in `caches` the scores of bundles that no longer exist. Never a running job's files.
-    Returns what it removed."""
-    runs = Path(runs_dir or bundle.RUNS)
-    removed = []
-    if runs.is_dir():
-        running = latest(runs)
-        busy = {running.folder} if running is not None and running.state == "running" else set()
-        leftovers = [p for p in runs.iterdir() if p.name.startswith((".deleted-", ".tmp-")) or
-                     (p.name.startswith(".") and "-new-" in p.name)]
-        if busy:  # a running job may be saving right now: its half-saved folder is not a leftover
-            leftovers = [p for p in leftovers if not any(f".{n}-new-" in p.name for n in running.request["names"])]
-        old_jobs = [f for f in _job_folders(runs)[:-KEEP_JOBS] if f not in busy]
-        for p in leftovers + old_jobs:
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-            removed.append(p.name)
-    if caches is not None and Path(caches).is_dir():
-        names = {p.name for p in bundle.available(runs)}
-        for f in Path(caches).iterdir():  # <bundle name>-<checksum>-<set>...: see evaluate.cached_predictions
-            if f.is_file() and not any(f.name.startswith(f"{n}-") for n in names):
-                f.unlink(missing_ok=True)
-                removed.append(f.name)
-    return removed
-
-
-# ---------------------------------------------------------------- inside the worker
-class _Events:
-    def __init__(self, folder: Path):
-        self.file = open(folder / "events.jsonl", "a", buffering=1)  # a line at a time
-
-    def __call__(self, event: str, **data) -> None:
-        self.file.write(json.dumps({"event": event, "t": time.time(), **data}) + "\n")
-
-
-def _progress_callback(keras, emit, run: int, stop_file: Path, steps: int):
-    class Progress(keras.callbacks.Callback):
-        """Reports batches and epochs; stops after the current batch once `stop_file` exists."""
-
-        def __init__(self):
-            super().__init__()
-            self.epoch, self.last = 0, 0.0
-
-        def on_train_begin(self, logs=None):
-            emit("begin", run=run, steps=steps)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-
-        def on_train_batch_end(self, batch, logs=None):
-            now = time.monotonic()
-            if now - self.last >= BATCH_EVERY:
-                self.last = now
-                emit("batch", run=run, epoch=self.epoch, step=batch + 1)
-                if stop_file.exists():
-                    self.model.stop_training = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            emit("epoch", run=run, epoch=epoch + 1, logs={k: float(v) for k, v in (logs or {}).items()})
-
-    return Progress()
-
-
-def work(folder: Path) -> str:
-    """Train every run of the job in `folder`; returns the final state."""
-    import math
-
-    folder = Path(folder)
-    request = json.loads((folder / "request.json").read_text())
-    emit = _Events(folder)
-    emit("loading", pid=os.getpid())
-    try:
-        import keras
-
-        stop_file = folder / "stop"
-        mnist = load_mnist(path=request["data"], expected_sha256=None) if request.get("data") else load_mnist()
-        runs = folder.parent.parent
-        for i, (cfg_dict, name) in enumerate(zip(request["configs"], request["names"])):
-            if stop_file.exists():
-                break
-            cfg = models.TrainConfig(**cfg_dict)
-            steps = math.ceil(train_images(cfg, len(mnist.x_train)) / cfg.batch_size)
-            progress = _progress_callback(keras, emit, i, stop_file, steps)
-            meta = train.train(cfg, mnist, runs / name, callbacks=[progress], replace=False,
-                               extra_meta={"made_by": "dashboard", "job": folder.name})
-            emit("saved", run=i, bundle=meta["bundle"], test_accuracy=meta["test_accuracy"],
-                 stopped=meta["stopped"], epochs_done=meta["epochs_done"])
-        state = "stopped" if stop_file.exists() else "done"
-    except Exception as e:  # noqa: BLE001 - reported on the page; the next run starts afresh
-        emit("error", message=f"{e.__class__.__name__}: {e}")
-        state = "failed"
-    emit("end", state=state)
-    return state
-
-
-if __name__ == "__main__":
-    os.nice(NICE)
-    try:  # Linux puts a new session in a scheduling group of its own, where nice alone counts for nothing
-        Path("/proc/self/autogroup").write_text(str(NICE))
-    except OSError:
-        pass  # no autogroups here: os.nice is enough
-    lock_fd = int(sys.argv[2])  # held open, and with it the lock, until the job ends
-    work(Path(sys.argv[1]))
-    fcntl.flock(lock_fd, fcntl.LOCK_UN)
-    os._exit(0)  # everything is saved and said; TensorFlow's teardown would only hold the lock file's users up

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, frame
-from core import evaluate, figures, models, runner, train
+from core import evaluate, figures, models, runner, runs, train
 
 frame.page_setup()
 st.title("Train & compare")
@@ -50,7 +50,7 @@ def launch(kinds: list) -> None:
     try:
         runner.start([config(k).with_(**over) for k, over in kinds])
     except runner.Busy as e:
-        st.session_state["train_message"] = f"A training is running already: {e.job.summary()}. Wait for it, or stop it."
+        st.session_state["train_message"] = f"Not started: {e}. One run at a time: wait for it, or stop it."
     except (runner.RunError, models.InvalidConfig) as e:
         st.session_state["train_message"] = f"Cannot start: {e}"
 
@@ -156,6 +156,10 @@ with controls, st.container(key="train_controls"):
         st.info(f"A training is running: {job.summary()}. One run at a time: wait for it, or stop it.")
     if st.session_state.get("train_message"):
         st.warning(st.session_state.pop("train_message"))
+    if broken := runner.damaged():
+        with st.expander(f"{len(broken)} job record{'s' * (len(broken) > 1)} cannot be read (skipped)"):
+            for why in broken:
+                st.caption(why)
 
 
 
@@ -190,21 +194,21 @@ with sweeps:
     st.plotly_chart(figures.sweep(rows, "hidden units", "against hidden units (improved network)"), key="sweep_hidden")
     st.plotly_chart(figures.sweep(rows, "epochs", "against epochs"), key="sweep_epochs")
 
-runs = [r for r in rows if not r["shipped"]]
+own = [r for r in rows if not r["shipped"]]
 with st.expander("Rename or delete a run", expanded=False):
-    if not runs:
+    if not own:
         st.caption("No runs yet. Shipped models cannot be renamed or deleted.")
     else:
-        target = st.selectbox("Run", [r["bundle"] for r in runs], format_func=lambda b: b.rsplit("/", 1)[-1], key="manage_run")
+        target = st.selectbox("Run", [r["bundle"] for r in own], format_func=lambda b: b.rsplit("/", 1)[-1], key="manage_run")
         name = target.rsplit("/", 1)[-1]
         new = st.text_input("New name", key="manage_name")
         rn, rm = st.columns(2)
         # The run is bound when the buttons are drawn: if it vanishes meanwhile (another tab), the
         # click acts on nothing and says so, never on whichever run the picker falls back to.
         rn.button(f"Rename {name}", key="manage_rename", disabled=not new, on_click=manage,
-                  args=(runner.rename, target, new.strip()))
+                  args=(runs.rename, target, new.strip()))
         sure = rm.popover("Delete…", key="manage_delete_menu")
         sure.button(f"Delete {name} for good", type="primary", key="manage_delete", on_click=manage,
-                    args=(runner.delete, target))
+                    args=(runs.delete, target))
     if message := st.session_state.pop("manage_message", None):
         st.warning(message)

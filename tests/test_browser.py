@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests import browser_util as B
+from benchmarks import browser as B
 from tests.images import photo_of_seven
 
 pytestmark = pytest.mark.browser

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from core import bundle, runner
+from core import runs as run_folder
 from tests.test_app import TRAIN, no_exception
 
 PAGES = (None, "pages/draw.py", TRAIN, "pages/mistakes.py")
@@ -52,18 +53,30 @@ def test_a_damaged_job_file_is_skipped(app_test, runs):
     assert runner.latest(runs) is None and len(runner.damaged(runs)) == 1
     at = app_test(TRAIN)
     no_exception(at)
+    assert any("20991231-235959-000000001-1" in c.value for c in at.caption)  # named on the page
+
+
+def test_train_while_another_tab_is_starting_says_so(app_test, runs):
+    import fcntl
+
+    at = app_test(TRAIN)
+    with open(runs / runner.LOCK_FILE, "a") as held:  # the other tab has the lock, no job folder yet
+        fcntl.flock(held, fcntl.LOCK_EX)
+        at.button(key="go_train").click().run()
+    no_exception(at)
+    assert any("starting in another tab" in w.value for w in at.warning), [w.value for w in at.warning]
 
 
 def test_rename_refuses_shipped_names_gone_runs_and_a_trailing_newline(runs):
     make_run(runs, "a")
     with pytest.raises(runner.RunError, match="1-64"):
-        runner.rename(runs / "a", "name\n", runs)
+        run_folder.rename(runs / "a", "name\n", runs)
     with pytest.raises(runner.RunError, match="exists"):
-        runner.rename(runs / "a", "cnn", runs)
+        run_folder.rename(runs / "a", "cnn", runs)
     with pytest.raises(runner.RunError, match="gone"):
-        runner.delete(runs / "nope", runs)
+        run_folder.delete(runs / "nope", runs)
     with pytest.raises(runner.RunError, match="only runs"):
-        runner.delete(bundle.ARTIFACTS / "baseline", runs)
+        run_folder.delete(bundle.ARTIFACTS / "baseline", runs)
 
 
 def test_a_save_never_replaces_a_folder_it_did_not_create(tmp_path):
@@ -109,7 +122,7 @@ def test_damaged_caches_are_made_anew(tmp_path, tiny_mnist, damage, monkeypatch)
     calls = []
     compute = lambda: calls.append(1) or [[0.5, 0.5]]  # noqa: E731
     first = evaluate.cached_predictions(bundle.ARTIFACTS / "baseline", "mnist", compute, tmp_path)
-    cache = next(tmp_path.glob("*.npy"))
+    cache = next(tmp_path.glob("baseline-*-mnist.npz"))
     cache.write_bytes(damage)
     again = evaluate.cached_predictions(bundle.ARTIFACTS / "baseline", "mnist", compute, tmp_path)
     assert len(calls) == 2 and (again == first).all()
@@ -140,17 +153,17 @@ def test_clean_removes_leftovers_old_jobs_and_orphaned_scores(tmp_path):
     (runs / ".kept-new-abc").mkdir()  # a save killed half-way
     (runs / ".tmp-1-meta.json").write_text("")
     (runs / ".deleted-x-1").mkdir()
-    for i in range(runner.KEEP_JOBS + 3):
+    for i in range(run_folder.KEEP_JOBS + 3):
         job = runs / runner.JOBS_DIR / f"20260101-0000{i:02d}-000000000-1"
         job.mkdir(parents=True)
         (job / "request.json").write_text(json.dumps({"configs": [], "names": [], "created": 0}))
     caches.mkdir()
     (caches / "kept-0123-mnist.npy").write_bytes(b"x")
     (caches / "gone-0123-mnist.npy").write_bytes(b"x")
-    removed = runner.clean(runs, caches)
+    removed = run_folder.clean(runs, caches)
     assert {".kept-new-abc", ".tmp-1-meta.json", ".deleted-x-1", "gone-0123-mnist.npy"} <= set(removed)
     assert (runs / "kept").is_dir() and (caches / "kept-0123-mnist.npy").is_file()
-    assert len(list((runs / runner.JOBS_DIR).iterdir())) == runner.KEEP_JOBS
+    assert len(list((runs / runner.JOBS_DIR).iterdir())) == run_folder.KEEP_JOBS
 
 
 def test_an_upload_is_read_once_not_on_every_rerun(app_test, monkeypatch):

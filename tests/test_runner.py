@@ -1,12 +1,15 @@
 """The training runner: a worker process per job, progress events, Stop, one at a time, atomic
 saves, a worker that dies. Synthetic data and the linear model: each run takes seconds."""
+import dataclasses
+import json
 import os
 import signal
 import time
 
 import pytest
 
-from core import bundle, models, runner
+from core import bundle, models, runner, worker
+from core import runs as run_folder
 
 
 
@@ -54,10 +57,10 @@ def test_one_run_at_a_time_and_stop_keeps_a_labelled_run(tmp_path, tiny_npz):
     assert 0 < p["fraction"] < 1 and p["epochs"] == 100
     # it yields the CPU to the dashboard, also across Linux's per-session scheduling groups
     pid = runner.latest(tmp_path).of("loading")[0]["pid"]
-    assert os.getpriority(os.PRIO_PROCESS, pid) == runner.NICE
+    assert os.getpriority(os.PRIO_PROCESS, pid) == worker.NICE
     group = f"/proc/{pid}/autogroup"
     if os.path.exists(group):
-        assert open(group).read().split()[-1] == str(runner.NICE)
+        assert open(group).read().split()[-1] == str(worker.NICE)
     runner.stop(job)
     job = wait(tmp_path, lambda j: j.state != "running", timeout=30)
     assert job.state == "stopped"
@@ -116,20 +119,25 @@ def fake_run(runs, name):
 
 
 def test_rename_and_delete_runs_only(tmp_path):
-    run = fake_run(tmp_path, "a")
-    fake_run(tmp_path, "b")
-    renamed = runner.rename(run, "first-try", tmp_path)
+    runs, caches = tmp_path / "runs", tmp_path / "predictions"
+    run = fake_run(runs, "a")
+    other = fake_run(runs, "b")
+    renamed = run_folder.rename(run, "first-try", runs)
     assert renamed.name == "first-try" and not run.exists()
     for bad in ("", ".hidden", "a/b", "x" * 65, "b"):
         with pytest.raises(runner.RunError):
-            runner.rename(renamed, bad, tmp_path)
+            run_folder.rename(renamed, bad, runs)
     with pytest.raises(runner.RunError, match="only runs"):
-        runner.rename(bundle.ARTIFACTS / "cnn", "mine", tmp_path)
+        run_folder.rename(bundle.ARTIFACTS / "cnn", "mine", runs)
     with pytest.raises(runner.RunError, match="only runs"):
-        runner.delete(bundle.ARTIFACTS / "cnn", tmp_path)
-    runner.delete(renamed, tmp_path)
-    assert runs_in(tmp_path) == ["b"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+        run_folder.delete(bundle.ARTIFACTS / "cnn", runs)
+    caches.mkdir()
+    for b in (renamed, other):  # scores of both runs; deleting one removes its own only
+        (caches / bundle.cache_name(b, "mnist.npz")).write_bytes(b"x")
+    run_folder.delete(renamed, runs, caches)
+    assert runs_in(runs) == ["b"]
+    assert sorted(p.name for p in runs.iterdir()) == ["b"]
+    assert [p.name for p in caches.iterdir()] == [bundle.cache_name(other, "mnist.npz")]
 
 
 def test_progress_from_events():
@@ -187,8 +195,22 @@ def test_stop_while_starting_trains_nothing(tmp_path, tiny_npz):
     assert job.state == "stopped" and not job.of("saved") and runs_in(tmp_path) == []
 
 
-def test_busy_while_a_start_has_no_job_folder_yet():
-    assert "starting" in str(runner.Busy(None))
+def test_busy_while_another_tab_starts_never_names_the_finished_job(tmp_path, monkeypatch):
+    import fcntl
+
+    monkeypatch.setattr(runner, "END_GRACE", 0.2)
+    cfg = models.spec("linear").defaults.with_(epochs=1)
+    old = tmp_path / runner.JOBS_DIR / "20260101-000000-000000000-1"  # an earlier job, finished
+    old.mkdir(parents=True)
+    bundle.write_text_atomic(old / "request.json", json.dumps(
+        {"configs": [dataclasses.asdict(cfg)], "names": ["old"], "data": None, "created": 1.0}))
+    (old / "events.jsonl").write_text(json.dumps({"event": "end", "t": 2.0, "state": "done"}) + "\n")
+    with open(tmp_path / runner.LOCK_FILE, "a") as held:  # another tab has the lock, no folder yet
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(runner.Busy) as busy:
+            runner.start([cfg], tmp_path)
+    assert busy.value.job is None and "starting in another tab" in str(busy.value)
+    assert runner.latest(tmp_path).id == old.name  # nothing new was written
 
 
 def test_the_estimate_follows_the_most_alike_finished_run():

@@ -1,5 +1,5 @@
 """Driving the dashboard as a person does: `streamlit run` on a free port, Debian's chromium through
-Playwright, strokes drawn with the mouse. Used by tests/test_browser.py and benchmarks/ui_bench.py."""
+Playwright, strokes drawn with the mouse. Used by the benchmarks and by tests/test_browser.py."""
 from __future__ import annotations
 
 import contextlib
