@@ -1,4 +1,6 @@
 """Draw & upload: a digit drawn, uploaded or photographed, and what the network makes of it."""
+from pathlib import Path
+
 import streamlit as st
 
 from app import cache, frame, ui
@@ -59,6 +61,8 @@ def safely(image, key: str, name: str = "the drawing") -> None:
     except ServiceError as e:
         st.warning(f"**{name}**: the model worker failed ({e}); try again.")
     except BundleError as e:  # the model was deleted or damaged since the page loaded it
+        if not Path(model.path).is_dir():  # deleted or renamed: the whole page again, so the sidebar
+            st.rerun()  # says so and picks another model (a stroke alone reruns only the drawing)
         st.warning(f"**{name}**: the model **{model.label}** cannot be used now: {e}. Pick another in the sidebar.")
 
 
