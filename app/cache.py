@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core import bundle, evaluate, figures, runs, suite
+from core import bundle, evaluate, figures, inside, runs, suite
 from core.data import home_dir, load_mnist
 from core.service import Service, ServiceError
 
@@ -84,6 +84,20 @@ def _meta(path: str, checksum: str) -> bundle.Meta | None:
         return bundle.read_meta(path)
     except bundle.BundleError:
         return None
+
+
+def snapshots(path: str | Path):
+    """(what the bundle's network learned epoch by epoch, a core.inside.Snapshots or None if it
+    kept none; why its file cannot be read, or None)."""
+    return _snapshots(str(path), bundle.checksum(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _snapshots(path: str, checksum: str):
+    try:
+        return inside.read_snapshots(Path(path) / inside.SNAPSHOT_FILE), None
+    except inside.SnapshotError as e:
+        return None, str(e)
 
 
 def choices() -> dict[str, str]:

@@ -140,6 +140,14 @@ def steps(step_images) -> None:
         col.image(enlarge(img) if img.shape == (28, 28) else img, caption=name, clamp=True)
 
 
+def panels(shown, key: str) -> None:
+    """core.inside panels, one grid figure each, in order (layer by layer)."""
+    for i, p in enumerate(shown):
+        st.plotly_chart(figures.mosaic(p.images, p.labels, p.cols, p.title, p.diverging),
+                        config={"displayModeBar": False}, key=f"{key}_panel{i}")
+        st.caption(p.about)
+
+
 def gallery(images, captions, width: int = 84) -> None:
     """28x28 digits enlarged, in rows, each with its caption: one element for the lot (fast)."""
     st.image([enlarge(img, 3) for img in images], caption=captions, width=width)

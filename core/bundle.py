@@ -27,12 +27,13 @@ class BundleError(Exception):
     """The folder is not a bundle this version of digitrec can use."""
 
 
-def save(model, meta: dict, out_dir: str | Path, replace: bool = True) -> Path:
+def save(model, meta: dict, out_dir: str | Path, replace: bool = True, files: dict | None = None) -> Path:
     """Write the bundle to a fresh folder beside `out_dir`, then swap it in; returns where it went.
 
     A crash or Ctrl-C before the swap leaves any earlier bundle at `out_dir` as it was. With
     `replace=False` a folder already at `out_dir` (a run renamed to this name meanwhile) is never
-    touched: the bundle goes to `out_dir-2`, `-3`, ... instead.
+    touched: the bundle goes to `out_dir-2`, `-3`, ... instead. `files`: {name: write(path)}, more
+    files of the bundle (snapshots), written before the swap like the model.
     """
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,8 @@ def save(model, meta: dict, out_dir: str | Path, replace: bool = True) -> Path:
     try:
         model.save(tmp / MODEL_FILE)
         write_meta(tmp, {"bundle_version": BUNDLE_VERSION, **meta})
+        for name, write in (files or {}).items():
+            write(tmp / name)
         _sync(tmp / MODEL_FILE)
         if not replace:
             base, k = out, 2

@@ -238,3 +238,39 @@ def risk_coverage(curve: dict, point: tuple | None = None, title: str = "") -> g
                       yaxis=dict(title="risk: answers wrong", tickformat=".1%", rangemode="tozero"),
                       height=340, margin=dict(l=60, r=10, t=40 if title else 10, b=40), legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+# ---------------------------------------------------------------- inside the network
+def mosaic(images, titles, cols: int = 10, title: str = "", diverging: bool = True, height: int | None = None) -> go.Figure:
+    """Small images in a grid (one heatmap, gaps between tiles), each titled. `diverging`: a
+    red-blue scale centred on 0 (weights: red raises the class or unit, blue lowers it)."""
+    images = np.asarray(images, np.float32)
+    n, h, w = images.shape
+    rows = max(1, -(-n // cols))
+    grid = np.full((rows * (h + 2), cols * (w + 2)), np.nan, np.float32)
+    for k, img in enumerate(images):
+        r, c = divmod(k, cols)
+        grid[r * (h + 2) + 2: r * (h + 2) + 2 + h, c * (w + 2) + 1: c * (w + 2) + 1 + w] = img
+    limit = float(np.nanmax(np.abs(images))) if n else 1.0
+    scale = dict(colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit) if diverging else dict(colorscale="Greys_r")
+    fig = go.Figure(go.Heatmap(z=grid, showscale=False, hoverongaps=False, hovertemplate="%{z:.3f}<extra></extra>",
+                               **scale))
+    for k, text in enumerate(titles):
+        r, c = divmod(k, cols)
+        fig.add_annotation(x=c * (w + 2) + 1 + w / 2, y=r * (h + 2) + 0.5, text=text, showarrow=False,
+                           font=dict(size=10), yanchor="middle")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(title=title, height=height or 60 + rows * max(70, 600 // cols), margin=dict(l=0, r=0, t=40, b=0))
+    return fig
+
+
+def learning(epochs, accuracy, at: int | None = None, title: str = "") -> go.Figure:
+    """Validation accuracy at each snapshot; `at` marks the epoch shown."""
+    fig = go.Figure(go.Scatter(x=list(epochs), y=list(accuracy), mode="lines+markers", name="validation",
+                               hovertemplate="epoch %{x}: %{y:.2%}<extra></extra>"))
+    if at is not None:
+        fig.add_vline(x=at, line_dash="dot")
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="validation accuracy", yaxis_tickformat=".0%",
+                      height=260, margin=dict(l=0, r=0, t=40, b=0))
+    return fig

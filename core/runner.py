@@ -150,6 +150,11 @@ RATE = {"linear": 3.6e-5, "mlp": 6.5e-5, "keras_example": 4.0e-4, "cnn_fast": 5.
 START_UP = 8.0  # s: the worker's TensorFlow import, MNIST from the cache, the test set scored, the save
 
 
+def snapshot_path(folder: Path, run: int) -> Path:
+    """Where the worker keeps what run `run` of the job has learned so far (core.inside)."""
+    return Path(folder) / f"snapshots-{run}.npz"
+
+
 def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
     """Images one epoch goes through: MNIST's share (as `train.split` takes it) plus the drawings."""
     return train.split_sizes(cfg, total)[0] + cfg.drawn + cfg.styled + cfg.nondigits

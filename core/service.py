@@ -20,7 +20,7 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from . import bundle, preprocess
+from . import bundle, inside, preprocess
 from .evaluate import saliency
 from .recognizer import Recognizer
 
@@ -73,6 +73,8 @@ def _handle(cache: dict, op: str, args: dict):
         return rec.probabilities(args["images"])
     if op == "judge":  # the whole answer per 28x28 image, without the image itself (it is the caller's)
         return [dataclasses.replace(p, input=None) for p in rec.classify(args["images"])]
+    if op == "inside":  # what one prepared 28x28 image does in each layer
+        return inside.activations(rec.model, args["image"])
     if op == "saliency":
         return saliency(rec.probabilities, args["image"], args["target"])
     raise ValueError(f"unknown operation {op!r}")
@@ -186,6 +188,10 @@ class Service:
     def judge(self, bundle_dir: str | Path, images):
         """A Prediction (status, reason, guess, confidence) for every 28x28 image."""
         return self.call("judge", bundle=str(bundle_dir), images=images)
+
+    def inside(self, bundle_dir: str | Path, image) -> dict:
+        """core.inside.activations of a prepared 28x28 image."""
+        return self.call("inside", bundle=str(bundle_dir), image=image)
 
     def saliency(self, bundle_dir: str | Path, image, target: int):
         return self.call("saliency", bundle=str(bundle_dir), image=image, target=int(target))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, gate, models, preprocess, styles, synth
+from . import bundle, gate, inside, models, preprocess, styles, synth
 from .data import Mnist
 from .evaluate import predict_proba
 
@@ -171,10 +171,12 @@ def library_versions() -> dict:
 
 
 def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: int = 0,
-          callbacks=(), extra_meta: dict | None = None, replace: bool = True) -> dict:
+          callbacks=(), extra_meta: dict | None = None, replace: bool = True, on_snapshot=None) -> dict:
     """Train `cfg.model` and save the bundle at `out_dir`; returns its meta, with "bundle" (where it
     went: `replace=False` never replaces a folder, see bundle.save). `callbacks`: Keras callbacks
-    (progress, stop); `extra_meta` is merged into meta.json (how the run was made)."""
+    (progress, stop); `extra_meta` is merged into meta.json (how the run was made). The bundle
+    keeps snapshots of what the network learned epoch by epoch (core.inside); `on_snapshot(
+    Snapshots)` sees them as they are taken (the dashboard's live view)."""
     cfg.check()  # fail on an unknown name or a setting out of range before the slow imports
     import keras
     import tensorflow as tf
@@ -191,10 +193,14 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
     train_ds = make_dataset(tf, x_tr, y_tr, cfg, training=True)
     val_ds = make_dataset(tf, x_val, y_val, cfg, training=False) if len(x_val) else None
 
+    recording = inside.Recording(x_val, y_val)
+    record = inside.recorder(keras, recording, inside.every(cfg.epochs),
+                             on_epoch=(lambda r: on_snapshot(r.result())) if on_snapshot else None)
     start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose,
-                        shuffle=False, callbacks=list(callbacks))  # the dataset shuffles itself, with the seed
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, verbose=verbose, shuffle=False,
+                        callbacks=[record, *callbacks])  # the dataset shuffles itself, with the seed
     train_seconds = time.perf_counter() - start
+    snaps = recording.result()
     test_pred = predict_proba(model, mnist.x_test).argmax(axis=1)
 
     meta = {
@@ -218,5 +224,6 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra_meta or {}),
     }
-    saved = bundle.save(model, meta, out_dir, replace=replace)
+    saved = bundle.save(model, meta, out_dir, replace=replace,
+                        files={inside.SNAPSHOT_FILE: lambda path: inside.write_snapshots(path, snaps)})
     return {**meta, "bundle": str(saved)}

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import models, train
+from . import inside, models, train
 from .data import load_mnist
-from .runner import train_images
+from .runner import snapshot_path, train_images
 
 NICE = 19  # the worker yields the CPU to the dashboard (drawing, reloads) while it trains; alone, it runs at full speed
 BATCH_EVERY = 0.25  # seconds between progress events: smooth enough, cheap on 60,000/32 batches
@@ -72,8 +72,10 @@ def work(folder: Path) -> str:
             cfg = models.TrainConfig(**cfg_dict)
             steps = math.ceil(train_images(cfg, len(mnist.x_train)) / cfg.batch_size)
             progress = _progress_callback(keras, emit, i, stop_file, steps)
+            live = snapshot_path(folder, i)
             meta = train.train(cfg, mnist, runs / name, callbacks=[progress], replace=False,
-                               extra_meta={"made_by": "dashboard", "job": folder.name})
+                               extra_meta={"made_by": "dashboard", "job": folder.name},
+                               on_snapshot=lambda snaps, live=live: inside.write_snapshots(live, snaps))
             emit("saved", run=i, bundle=meta["bundle"], test_accuracy=meta["test_accuracy"],
                  stopped=meta["stopped"], epochs_done=meta["epochs_done"])
         state = "stopped" if stop_file.exists() else "done"

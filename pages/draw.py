@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import cache, frame, ui
-from core import preprocess
+from core import inside, preprocess
 from core.bundle import BundleError
 from core.service import ServiceError
 
@@ -39,6 +39,12 @@ def answer(image, key: str) -> None:
         if steps.open:  # computed only while open
             with steps:
                 ui.steps(preprocess.explain(image))
+        if pred.guess is not None:
+            view = st.expander("Inside the network: what each layer made of it", key=f"{key}_inside_open",
+                               on_change="rerun")
+            if view.open:  # one more pass through the network, in the model worker, only while open
+                with view, st.container(key="inside" if key == "answer" else f"{key}_inside"):
+                    ui.panels(inside.inside_panels(worker.inside(model.path, pred.input)), f"{key}_inside")
         return
     others = [cache.load(p) for p in cache.usable()[0]]
     ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)

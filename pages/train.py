@@ -2,8 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from app import cache, frame
-from core import evaluate, figures, models, runner, runs, train
+from app import cache, frame, ui
+from core import evaluate, figures, inside, models, runner, runs, train
 
 frame.page_setup()
 st.title("Train & compare")
@@ -115,6 +115,14 @@ def live() -> None:
             st.plotly_chart(figures.history(hist, f"{p['name']}: epoch by epoch"), key="live_curves")
         elif state == "running":
             st.caption("The curves appear after the first epoch.")
+        if state == "running":
+            try:
+                snaps = inside.read_snapshots(runner.snapshot_path(job.folder, p["run"]))
+            except inside.SnapshotError:
+                snaps = None  # being written right now: the next second shows it
+            if snaps is not None and (panel := inside.learned(snaps, len(snaps) - 1)):
+                with st.container(key="live_weights"):
+                    ui.panels([panel], "live_weights")
     if running and state != "running" and rerun_alone:
         st.rerun()  # the whole page: the new run joins the table and the pickers
 
@@ -193,6 +201,44 @@ with sweeps:
     st.markdown("**Where more stops paying**: test accuracy of every run")
     st.plotly_chart(figures.sweep(rows, "hidden units", "against hidden units (improved network)"), key="sweep_hidden")
     st.plotly_chart(figures.sweep(rows, "epochs", "against epochs"), key="sweep_epochs")
+
+st.divider()
+st.subheader("Watch it learn")
+st.caption("What each network had learned after every epoch: the baseline's ten templates, the improved network's "
+           "hidden units, and the validation confusion matrix emptying off the diagonal. Select up to two rows in "
+           "the table above to put two runs side by side.")
+
+
+def replay(row: dict, slot: int, playing: bool) -> None:
+    """One run's snapshots, epoch by epoch; while `playing`, one epoch further at each run."""
+    snaps, why = cache.snapshots(row["bundle"])
+    if snaps is None:
+        st.caption(why or "No snapshots: this run was trained before digitrec recorded them.")
+        return
+    key, epochs = f"replay_{slot}_{row['name']}", [int(e) for e in snaps.epochs]
+    if st.session_state.get(key) not in epochs:
+        st.session_state[key] = epochs[-1]  # the end of training, until someone moves the slider
+    elif playing:  # the next epoch (from the start again after the last) before the slider is drawn
+        st.session_state[key] = epochs[(epochs.index(st.session_state[key]) + 1) % len(epochs)]
+    epoch = st.select_slider("After epoch", epochs, key=key)
+    k = epochs.index(epoch)
+    if panel := inside.learned(snaps, k):
+        ui.panels([panel], f"{key}_learned")
+    left, right = st.columns(2)
+    left.plotly_chart(figures.learning(epochs, snaps.accuracy, epoch, "validation accuracy"), key=f"{key}_acc")
+    right.plotly_chart(figures.confusion(snaps.confusion[k], f"validation, after epoch {epoch}"), key=f"{key}_cm")
+
+
+still, playing = st.fragment(replay), st.fragment(replay, run_every=1.0)  # Play: a step a second, alone
+
+with st.container(key="weights"):
+    watched = chosen[:2] or rows[:1]
+    for slot, (col, row) in enumerate(zip(st.columns(len(watched)), watched)):
+        with col:
+            hidden = f", {row['hidden units']} hidden units" if row["hidden units"] else ""
+            st.markdown(f"**{row['name']}** ({row['model']}{hidden})")
+            play = st.toggle("Play", key=f"replay_{slot}_{row['name']}_play", help="Steps through the epochs, one a second.")
+            (playing if play else still)(row, slot, play)
 
 own = [r for r in rows if not r["shipped"]]
 with st.expander("Rename or delete a run", expanded=False):

@@ -256,3 +256,30 @@ def test_a_broken_bundle_is_named_and_left_out(app_test, runs):
     assert "good-run" in " ".join(w.value for w in at.warning) and "cannot be loaded" in at.warning[0].value
     offered, left_out = cache.usable()
     assert str(good) not in offered and "good-run" in left_out and "no-meta" in left_out
+
+
+def test_inside_view_of_an_upload_shows_each_layer(app_test):
+    at = app_test(DRAW)
+    at.session_state["upload_0_inside_open"] = True  # the expander, opened (its state lives under its key)
+    upload(at, [("seven.jpg", photo_of_seven(), "image/jpeg")])
+    no_exception(at)
+    charts = [c for c in at.get("plotly_chart") if "upload_0_inside_panel" in str(c.proto.id)]
+    assert len(charts) == 4  # the shipped CNN: one grid per convolution
+
+
+def test_watch_a_run_learn_epoch_by_epoch(app_test, runs, tiny_bundle):
+    import shutil
+
+    shutil.copytree(tiny_bundle, runs / "tiny")
+    shutil.copytree(tiny_bundle, runs / "damaged")
+    (runs / "damaged" / "snapshots.npz").write_bytes(b"")
+    at = app_test(TRAIN)
+    no_exception(at)
+    slider = at.select_slider(key="replay_0_tiny")
+    assert slider.options == ["0", "1", "2", "3"] and slider.value == 3  # the end of training first
+    slider.set_value(0).run()
+    no_exception(at)
+    assert "after epoch 0" in str(at.get("plotly_chart")[-1].proto.spec)
+    at.toggle(key="replay_0_tiny_play").set_value(True).run()  # one step: back to the start after the last
+    assert at.select_slider(key="replay_0_tiny").value == 1
+    assert any("snapshots.npz" in c.value for c in at.caption)  # the damaged run's file, named
