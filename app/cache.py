@@ -86,6 +86,19 @@ def _meta(path: str, checksum: str) -> bundle.Meta | None:
         return None
 
 
+def feature_map(path: str, set_name: str) -> dict:
+    """The set on the model's main feature axes ({"coords", "refused"}), computed once per model
+    version and set in the model worker and kept on disk like the scores."""
+    return _feature_map(str(path), bundle.checksum(path), set_name)
+
+
+@st.cache_data(show_spinner="Placing every image by what the network sees in it…", max_entries=8)
+def _feature_map(path: str, checksum: str, set_name: str) -> dict:
+    x = evaluation_set(set_name)[0]
+    where = runs.predictions_dir() / bundle.cache_name(path, f"map-{set_name}.npz")
+    return bundle.cached_arrays(where, ("coords", "refused"), lambda: service().map(path, x))
+
+
 def snapshots(path: str | Path):
     """(what the bundle's network learned epoch by epoch, a core.inside.Snapshots or None if it
     kept none; why its file cannot be read, or None)."""

@@ -274,3 +274,21 @@ def learning(epochs, accuracy, at: int | None = None, title: str = "") -> go.Fig
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="validation accuracy", yaxis_tickformat=".0%",
                       height=260, margin=dict(l=0, r=0, t=40, b=0))
     return fig
+
+
+def embedding(xy, y, pred, refused, title: str = "") -> go.Figure:
+    """The set on its two main feature axes, one colour per true digit; mistakes drawn as crosses,
+    refused images as open circles. Each point's customdata is its position in the set."""
+    xy, y, pred, refused = np.asarray(xy), np.asarray(y), np.asarray(pred), np.asarray(refused, bool)
+    fig = go.Figure()
+    for d in range(10):
+        k = np.flatnonzero(y == d)
+        wrong, held = pred[k] != d, refused[k]
+        fig.add_trace(go.Scattergl(
+            x=xy[k, 0], y=xy[k, 1], mode="markers", name=str(d), customdata=np.stack([k, pred[k]], axis=1),
+            marker=dict(size=np.where(wrong, 9, 4), symbol=np.where(wrong, "x", np.where(held, "circle-open", "circle")),
+                        line=dict(width=1)),
+            hovertemplate=f"true {d}, read %{{customdata[1]}} · #%{{customdata[0]}}<extra></extra>"))
+    fig.update_layout(title=title, height=560, dragmode="lasso", legend_title_text="true digit",
+                      xaxis_title="main axis 1", yaxis_title="main axis 2", margin=dict(l=0, r=0, t=40, b=0))
+    return fig

@@ -259,3 +259,36 @@ def inside_panels(act: dict, top: int = 16) -> list[Panel]:
                   [f"#{u}: {push[u]:+.1f}" for u in units],
                   f"Each unit's input weights; '#u: +x': how much unit u, as active as your digit made it, added to "
                   f"{guess}'s score ({int((hidden > 0).sum())} of {len(hidden)} units were active).", cols=8)]
+
+
+# ---------------------------------------------------------------- a map of a set
+def features(model, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """What the network's last layer reads for each image (its last hidden features; the pixels
+    for the baseline, which has no hidden layer)."""
+    import keras
+
+    last = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"][-1]
+    probe = keras.Model(model.inputs, last.input)
+    return np.concatenate([np.asarray(probe([x[i: i + batch].astype(np.float32)], training=False)).reshape(
+        len(x[i: i + batch]), -1) for i in range(0, len(x), batch)])
+
+
+def pca(feats: np.ndarray, dims: int = 32, seed: int = 0) -> np.ndarray:
+    """The features projected on their `dims` main axes (randomised SVD: seconds for 10,000 x
+    3,200 on 2 cores, deterministic by seed); column 0 varies most."""
+    f = feats.astype(np.float32) - feats.mean(axis=0, dtype=np.float64).astype(np.float32)
+    k = min(dims, *f.shape)
+    q = f.T @ np.random.default_rng(seed).standard_normal((len(f), min(k + 10, f.shape[1], len(f)))).astype(np.float32)
+    for _ in range(2):  # power iterations sharpen the main axes
+        q, _ = np.linalg.qr(f.T @ (f @ q))
+    u, s, vt = np.linalg.svd(f @ q, full_matrices=False)
+    axes = q @ vt.T[:, :k]
+    out = f @ axes
+    return out * np.sign(out[np.abs(out).argmax(axis=0), range(k)])  # a fixed sign per axis
+
+
+def neighbours(coords: np.ndarray, i: int, k: int = 8) -> np.ndarray:
+    """The `k` images nearest image `i` in feature space (by their main axes), nearest first."""
+    d = ((coords - coords[i]) ** 2).sum(axis=1)
+    d[i] = np.inf
+    return np.argsort(d)[:k]

@@ -20,6 +20,8 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import numpy as np
+
 from . import bundle, inside, preprocess
 from .evaluate import saliency
 from .recognizer import Recognizer
@@ -73,6 +75,10 @@ def _handle(cache: dict, op: str, args: dict):
         return rec.probabilities(args["images"])
     if op == "judge":  # the whole answer per 28x28 image, without the image itself (it is the caller's)
         return [dataclasses.replace(p, input=None) for p in rec.classify(args["images"])]
+    if op == "map":  # a set in feature space: main axes, and which images the recognizer refuses
+        coords = inside.pca(inside.features(rec.model, args["images"]))
+        refused = [p.status != "ok" for p in rec.classify(args["images"])]
+        return {"coords": coords.astype(np.float32), "refused": np.asarray(refused)}
     if op == "inside":  # what one prepared 28x28 image does in each layer
         return inside.activations(rec.model, args["image"])
     if op == "saliency":
@@ -188,6 +194,10 @@ class Service:
     def judge(self, bundle_dir: str | Path, images):
         """A Prediction (status, reason, guess, confidence) for every 28x28 image."""
         return self.call("judge", bundle=str(bundle_dir), images=images)
+
+    def map(self, bundle_dir: str | Path, images) -> dict:
+        """A set's images on the network's main feature axes ({"coords", "refused"})."""
+        return self.call("map", bundle=str(bundle_dir), images=images)
 
     def inside(self, bundle_dir: str | Path, image) -> dict:
         """core.inside.activations of a prepared 28x28 image."""

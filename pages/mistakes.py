@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, frame, ui
-from core import evaluate, figures, flags, suite
+from core import evaluate, figures, flags, inside, suite
 from core.bundle import BundleError
 from core.service import ServiceError
 
@@ -21,9 +21,10 @@ if model.error:
                "in the sidebar.")
     st.stop()
 
-view = st.segmented_control("View", ["Confusion matrix", "Refusals"], default="Confusion matrix", key="cm_view",
-                            help="Refusals: digits in many styles (bold, pixelated, printed, photographed…) and "
-                                 "things that are not digits, and what the model answers for each.") or "Confusion matrix"
+view = st.segmented_control("View", ["Confusion matrix", "Map", "Refusals"], default="Confusion matrix", key="cm_view",
+                            help="Map: every image placed by what the network sees in it. Refusals: digits in many "
+                                 "styles (bold, pixelated, printed, photographed…) and things that are not digits, "
+                                 "and what the model answers for each.") or "Confusion matrix"
 
 
 def refusal_clicked() -> None:
@@ -95,6 +96,36 @@ except (BundleError, ServiceError) as e:
 pred = probs.argmax(axis=1)
 cm = evaluate.confusion_matrix(y, pred)
 report = evaluate.metrics(probs, y, worst=0)
+
+if view == "Map":
+    try:
+        fmap = cache.feature_map(model.path, set_name)
+    except (BundleError, ServiceError) as e:
+        st.warning(f"**{model.label}** could not map this set: {e}. Try again, or pick another model in the sidebar.")
+        st.stop()
+    coords = fmap["coords"]
+    with st.container(key="map"):
+        chosen = st.plotly_chart(figures.embedding(coords[:, :2], y, pred, fmap["refused"]), key="map_chart",
+                                 on_select="rerun", selection_mode=("points", "box", "lasso"))
+    st.caption(f"Each of the {len(y):,} images placed by **{model.label}**'s last hidden features (their two main "
+               "axes, PCA; the baseline has no hidden layer, so its pixels). Digits the network tells apart lie "
+               "apart; ✕ is a mistake, ○ an answer it refused. Click a point to open it, or draw a lasso or box "
+               "round a group to see its images.")
+    points = [int(p["customdata"][0]) for p in chosen.selection.points]
+    if len(points) == 1:
+        i = points[0]
+        a, b, c = st.columns([1, 3, 3])
+        a.image(ui.enlarge(x[i], 6), caption=f"#{index[i]}: true {y[i]}, read {pred[i]}")
+        b.plotly_chart(figures.probabilities(probs[i], int(pred[i])), key="map_probs", config={"displayModeBar": False})
+        with c:
+            near = inside.neighbours(coords, i)
+            st.markdown("**Nearest in feature space**")
+            ui.gallery([x[j] for j in near], [f"true {y[j]} → {pred[j]}" for j in near])
+    elif points:
+        st.subheader(f"{len(points):,} images selected" + (f", the first {PER_PAGE} shown" if len(points) > PER_PAGE else ""))
+        with st.container(key="map_gallery"):
+            ui.gallery([x[i] for i in points[:PER_PAGE]], [f"true {y[i]} → {pred[i]}" for i in points[:PER_PAGE]])
+    st.stop()
 
 
 def pick_cell(true: int | None, predicted: int | None) -> None:

@@ -1,6 +1,7 @@
 """Every page headless (streamlit.testing.v1.AppTest): runs without an exception, native widgets,
 uploads good and bad. The models run in the real worker process, on the shipped bundles."""
 import io
+import json
 import time
 import re
 import shutil
@@ -283,3 +284,27 @@ def test_watch_a_run_learn_epoch_by_epoch(app_test, runs, tiny_bundle):
     at.toggle(key="replay_0_tiny_play").set_value(True).run()  # one step: back to the start after the last
     assert at.select_slider(key="replay_0_tiny").value == 1
     assert any("snapshots.npz" in c.value for c in at.caption)  # the damaged run's file, named
+
+
+def test_map_view_places_every_image_and_opens_a_selection(app_test, runs, monkeypatch):
+    from core import evaluate
+
+    monkeypatch.setitem(evaluate.SETS, "style:pixel10", ("pixelated, 10 px (a few)", 40))
+    at = app_test()
+    at.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / "improved")).run()
+    at.switch_page(MISTAKES).run()
+    at.selectbox(key="cm_set").set_value("style:pixel10").run()
+    at.segmented_control(key="cm_view").set_value("Map").run()
+    no_exception(at)
+    chart = next(c for c in at.get("plotly_chart") if "map_chart" in str(c.proto.id))
+    spec = json.loads(chart.proto.spec)
+    assert sum(points(t["x"]) for t in spec["data"]) == 40  # one point per image of the set
+
+
+def points(values) -> int:
+    """Length of a Plotly array, plain or typed (base64 with a dtype, as Plotly 6+ sends numpy arrays)."""
+    import base64
+
+    if isinstance(values, dict):
+        return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
+    return len(values)

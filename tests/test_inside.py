@@ -93,3 +93,16 @@ def test_training_reports_snapshots_as_it_goes(tiny_mnist, tmp_path):
     train.train(cfg, tiny_mnist, tmp_path / "mlp", on_snapshot=seen.append)
     assert [len(s) for s in seen] == [1, 2, 3]
     assert inside.read_snapshots(tmp_path / "mlp" / inside.SNAPSHOT_FILE).images.shape == (3, 8, 28, 28)
+
+
+def test_the_map_is_deterministic_and_keeps_neighbours_near():
+    model = built("mlp", hidden=32)
+    feats = inside.features(model, X)
+    assert feats.shape == (60, 32)
+    a, b = inside.pca(feats, dims=8, seed=3), inside.pca(feats, dims=8, seed=3)
+    assert a.shape == (60, 8) and np.allclose(a, b)
+    assert a[:, 0].var() >= a[:, 1].var() >= a[:, 7].var()  # main axes first
+    twin = np.vstack([feats, feats[5] + 1e-3])  # an image all but equal to #5
+    coords = inside.pca(twin, dims=8)
+    assert inside.neighbours(coords, 60, k=1)[0] == 5
+    assert inside.features(built("linear"), X).shape == (60, 784)  # no hidden layer: the pixels
