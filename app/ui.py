@@ -85,6 +85,14 @@ def big(text: str, rem: float = 5) -> None:
                 unsafe_allow_html=True)
 
 
+def headline_above(text: str) -> None:
+    """The answer's headline again, above the canvas, for narrow screens only: there the columns
+    stack and the answer falls below the canvas, out of view while one draws."""
+    st.html("<style>@media (min-width: 640px) {.st-key-answer_mini {display: none}}</style>")
+    st.markdown(f"<div class='headline-mini' style='font-size:1.8rem;font-weight:700;line-height:1.2'>{text}</div>",
+                unsafe_allow_html=True)
+
+
 def status_sentence(p, calibration: dict | None = None) -> str:
     """One plain sentence: what the status means for this answer."""
     if p.status == "ok":
@@ -101,6 +109,15 @@ def status_sentence(p, calibration: dict | None = None) -> str:
 
 def headline(p) -> str:
     return str(p.digit) if p.status == "ok" else ("uncertain" if p.status == "uncertain" else "no digit")
+
+
+def short_answer(p) -> str:
+    """The headline and its confidence, in a few characters."""
+    return headline(p) + (f" · {p.confidence:.0%}" if p.guess is not None else "")
+
+
+def number_headline(r) -> str:
+    return r.text if r.status == "ok" else ("no digit" if r.text is None else f"uncertain: {r.text}")
 
 
 def digit_answer(p, calibration: dict | None = None, key: str = "answer", compact: bool = False) -> None:
@@ -120,8 +137,7 @@ def digit_answer(p, calibration: dict | None = None, key: str = "answer", compac
 def number_answer(r, image, key: str = "answer") -> None:
     """A number: the digits read, a box per digit over the image, a confidence per digit."""
     with st.container(key=key):
-        text = r.text if r.status == "ok" else ("no digit" if r.text is None else f"uncertain: {r.text}")
-        big(text, 4)
+        big(number_headline(r), 4)
         st.markdown({"ok": "**ok**: every digit was read with confidence.",
                      "uncertain": "**uncertain**: at least one digit is not sure (see below).",
                      "no_digit": "**no_digit**: no digit was found."}[r.status])

@@ -102,6 +102,20 @@ def stroke(page, points, canvas=CANVAS, hover: bool = True) -> None:
     page.mouse.up()
 
 
+def touch_stroke(page, points, canvas=CANVAS) -> None:
+    """One stroke with a finger (touch events through the browser's DevTools protocol)."""
+    box = page.locator(canvas).bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    at = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in points]
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for t in range(1, 7):
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                {"x": box["x"] + x0 + (x1 - x0) * t / 6, "y": box["y"] + y0 + (y1 - y0) * t / 6}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 HEADLINE = ".st-key-answer .headline"  # the digit, the number, "uncertain" or "no digit"
 ANSWER_CHANGE_JS = """(before) => { window.__answerChange = new Promise((resolve) => {
   // Time from the next pointerup to the first frame whose answer text differs from `before`.

@@ -23,15 +23,16 @@ if model.error:
     st.stop()
 
 
-def answer(image, key: str) -> None:
-    """Read `image` with the chosen model (or all of them) and show the result. An uploaded file
-    (bytes) is read once per model version; the canvas's pixels change with every stroke."""
+def answer(image, key: str) -> str:
+    """Read `image` with the chosen model (or all of them) and show the result; returns the
+    headline. An uploaded file (bytes) is read once per model version; the canvas's pixels change
+    with every stroke."""
     worker = cache.service()
     upload = isinstance(image, bytes)
     if number:
         reading = cache.answer(model.path, image, number=True) if upload else worker.read(model.path, image)
         ui.number_answer(reading, image, key=key)
-        return
+        return ui.number_headline(reading)
     if not compare:
         pred = cache.answer(model.path, image) if upload else worker.predict(model.path, image)
         ui.digit_answer(pred, model.card["calibration"], key=key)
@@ -45,9 +46,10 @@ def answer(image, key: str) -> None:
             if view.open:  # one more pass through the network, in the model worker, only while open
                 with view, st.container(key="inside" if key == "answer" else f"{key}_inside"):
                     ui.panels(inside.inside_panels(worker.inside(model.path, pred.input)), f"{key}_inside")
-        return
+        return ui.short_answer(pred)
     others = [cache.load(p) for p in cache.usable()[0]]
-    ui.digit_answer(worker.predict(model.path, image), model.card["calibration"], key=key)
+    pred = worker.predict(model.path, image)
+    ui.digit_answer(pred, model.card["calibration"], key=key)
     for i, (col, other) in enumerate(zip(st.columns(len(others)), others)):
         with col:
             st.markdown(f"**{other.label}**")
@@ -56,12 +58,14 @@ def answer(image, key: str) -> None:
             else:
                 ui.digit_answer(worker.predict(other.path, image), other.card["calibration"],
                                 key=f"{key}_model{i}", compact=True)
+    return ui.short_answer(pred)
 
 
-def safely(image, key: str, name: str = "the drawing") -> None:
-    """A bad file gets a clear message; the page and the other files carry on."""
+def safely(image, key: str, name: str = "the drawing") -> str:
+    """The answer's headline; a bad file gets a clear message, and the page and the other files
+    carry on."""
     try:
-        answer(image, key)
+        return answer(image, key)
     except preprocess.ImageError as e:
         st.warning(f"**{name}**: cannot read this image: {e}")
     except ServiceError as e:
@@ -70,6 +74,7 @@ def safely(image, key: str, name: str = "the drawing") -> None:
         if not Path(model.path).is_dir():  # deleted or renamed: the whole page again, so the sidebar
             st.rerun()  # says so and picks another model (a stroke alone reruns only the drawing)
         st.warning(f"**{name}**: the model **{model.label}** cannot be used now: {e}. Pick another in the sidebar.")
+    return "no answer"
 
 
 draw_tab, upload_tab, camera_tab = st.tabs([":material/draw: Draw", ":material/upload: Upload", ":material/photo_camera: Camera"])
@@ -80,6 +85,7 @@ def drawing() -> None:
     """Only this part reruns after a stroke: the answer comes without redrawing the page."""
     pad, result = st.columns([2, 3])
     with pad:
+        above = st.empty()  # the headline, on narrow screens (ui.headline_above)
         brush = st.slider("Brush width", 8, 40, 20, key="brush", help="In canvas pixels (280 across).")
         pixels = ui.canvas("canvas", brush)
         st.caption("Draw one digit (or a number, in number mode). Undo, redo and reset are above "
@@ -89,8 +95,11 @@ def drawing() -> None:
             with st.container(key="answer"):
                 ui.big("no digit")
                 st.markdown("**no_digit**: the canvas is empty. Draw a digit: the answer comes after each stroke.")
+            said = "no digit"
         else:
-            safely(pixels, "answer")
+            said = safely(pixels, "answer")
+    with above.container(key="answer_mini"):
+        ui.headline_above(said)
 
 
 with draw_tab:

@@ -53,6 +53,7 @@ def test_draw_a_seven(page):
     assert text.startswith("7"), text
     assert ms is not None  # the answer came (its time is benchmarks/ui_bench.py's)
     assert page.locator("[data-testid=stException]").count() == 0
+    assert not page.locator(".st-key-answer_mini").is_visible()  # beside the canvas already: not repeated
 
 
 def test_a_stroke_from_the_top_edge_with_no_hover_counts(page):
@@ -281,3 +282,24 @@ def test_the_first_choice_on_a_fresh_server_sticks(browser):
         assert picker.input_value().startswith("baseline")
         assert "baseline" in pg.locator("[data-testid=stCaptionContainer]").all_inner_texts()[0]
         pg.close()
+
+
+def test_on_a_phone_the_answer_stays_in_view_while_drawing(browser, server):
+    """390x844 with touch: the columns stack and the answer falls below the canvas; its headline
+    is repeated above the canvas, inside the screen, after a stroke drawn with a finger."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    pg = ctx.new_page()
+    pg.goto(server.url + "/draw")
+    B.wait_ready(pg, 120)
+    B.wait_canvas(pg)
+    pg.locator(B.CANVAS).scroll_into_view_if_needed()
+    B.touch_stroke(pg, B.SEVEN[0])
+    mini = pg.locator(".st-key-answer_mini .headline-mini")
+    pg.wait_for_function("() => /^7/.test(document.querySelector('.st-key-answer_mini .headline-mini')?.innerText || '')",
+                         timeout=30000)
+    box, canvas = mini.bounding_box(), pg.locator(B.CANVAS).bounding_box()
+    pg.screenshot(path=SHOTS / "phone-draw.png")
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 844  # on screen, with the canvas
+    assert box["y"] < canvas["y"] < 844
+    assert "%" in mini.inner_text()  # and its confidence
+    ctx.close()
