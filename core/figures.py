@@ -285,10 +285,10 @@ def embedding(xy, y, pred, refused, title: str = "") -> go.Figure:
         k = np.flatnonzero(y == d)
         wrong, held = pred[k] != d, refused[k]
         fig.add_trace(go.Scattergl(
-            x=xy[k, 0], y=xy[k, 1], mode="markers", name=str(d), customdata=np.stack([k, pred[k]], axis=1),
+            x=xy[k, 0], y=xy[k, 1], mode="markers", name=str(d), customdata=np.stack([k, pred[k]], axis=1).tolist(),
             marker=dict(size=np.where(wrong, 9, 4), symbol=np.where(wrong, "x", np.where(held, "circle-open", "circle")),
                         line=dict(width=1)),
             hovertemplate=f"true {d}, read %{{customdata[1]}} · #%{{customdata[0]}}<extra></extra>"))
-    fig.update_layout(title=title, height=560, dragmode="lasso", legend_title_text="true digit",
+    fig.update_layout(title=title, height=560, legend_title_text="true digit",
                       xaxis_title="main axis 1", yaxis_title="main axis 2", margin=dict(l=0, r=0, t=40, b=0))
     return fig

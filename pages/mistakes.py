@@ -109,11 +109,12 @@ if view == "Map":
                                  on_select="rerun", selection_mode=("points", "box", "lasso"))
     st.caption(f"Each of the {len(y):,} images placed by **{model.label}**'s last hidden features (their two main "
                "axes, PCA; the baseline has no hidden layer, so its pixels). Digits the network tells apart lie "
-               "apart; ✕ is a mistake, ○ an answer it refused. Click a point to open it, or draw a lasso or box "
-               "round a group to see its images.")
+               "apart; ✕ is a mistake, ○ an answer it refused. Click a point to open it, or pick the lasso or box "
+               "tool above the map and draw round a group to see its images.")
     points = [int(p["customdata"][0]) for p in chosen.selection.points]
     if len(points) == 1:
         i = points[0]
+        st.subheader(f"Image #{index[i]}: true {y[i]}, read {pred[i]}")
         a, b, c = st.columns([1, 3, 3])
         a.image(ui.enlarge(x[i], 6), caption=f"#{index[i]}: true {y[i]}, read {pred[i]}")
         b.plotly_chart(figures.probabilities(probs[i], int(pred[i])), key="map_probs", config={"displayModeBar": False})

@@ -232,7 +232,7 @@ def replay(row: dict, slot: int, playing: bool) -> None:
 still, playing = st.fragment(replay), st.fragment(replay, run_every=1.0)  # Play: a step a second, alone
 
 with st.container(key="weights"):
-    watched = chosen[:2] or rows[:1]
+    watched = chosen[:2] or [r for r in rows if r["shipped"] and r["name"] in ("baseline", "improved")]
     for slot, (col, row) in enumerate(zip(st.columns(len(watched)), watched)):
         with col:
             hidden = f", {row['hidden units']} hidden units" if row["hidden units"] else ""

@@ -303,3 +303,62 @@ def test_on_a_phone_the_answer_stays_in_view_while_drawing(browser, server):
     assert box["y"] < canvas["y"] < 844
     assert "%" in mini.inner_text()  # and its confidence
     ctx.close()
+
+
+POINT_JS = """() => {
+  // A mistake's point on the map (a cross), and the plot area's middle, on screen.
+  const g = document.querySelector('.st-key-map .js-plotly-plot');
+  const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
+  const at = (x, y) => ({x: box.left + xa._offset + xa.c2p(x), y: box.top + ya._offset + ya.c2p(y)});
+  for (const d of g._fullData) {
+    const k = [...d.marker.symbol].findIndex(s => s === 'x');
+    if (k >= 0) return {point: at(d.x[k], d.y[k]), middle: {x: box.left + xa._offset + xa._length / 2,
+                                                             y: box.top + ya._offset + ya._length / 2},
+                        n: g._fullData.reduce((a, t) => a + t.x.length, 0)};
+  }
+  return null;
+}"""
+
+
+def test_map_click_a_point_then_lasso_a_group(tab, server):
+    tab.goto(server.url + "/mistakes")
+    B.wait_ready(tab, 180)
+    tab.locator(".st-key-cm_view button", has_text="Map").click()
+    tab.wait_for_selector(".st-key-map .js-plotly-plot", timeout=300000)
+    B.wait_ready(tab)
+    found = tab.evaluate(POINT_JS)
+    assert found["n"] == 10000  # every MNIST test image
+    click_and_see(tab, found["point"], "Image #")
+    assert tab.locator("[data-testid=stMain] [data-testid=stImage] img").count() >= 9  # the image and its 8 neighbours
+    tab.locator(".st-key-map .modebar-btn[data-title='Lasso Select']").click()
+    m = found["middle"]
+    tab.mouse.move(m["x"] - 40, m["y"] - 40)
+    tab.mouse.down()
+    for dx, dy in ((40, -40), (40, 40), (-40, 40), (-40, -40)):
+        tab.mouse.move(m["x"] + dx, m["y"] + dy, steps=5)
+    tab.mouse.up()
+    tab.wait_for_function("() => [...document.querySelectorAll('h3')].some(e => / images selected/.test(e.innerText))",
+                          timeout=30000)
+    B.wait_ready(tab)
+    assert tab.locator(".st-key-map_gallery img").count() >= 2
+    tab.screenshot(path=SHOTS / "map.png", full_page=True)
+    assert tab.locator("[data-testid=stException]").count() == 0
+
+
+def test_inside_view_of_a_drawing(page):
+    B.draw_and_time(page, B.SEVEN)
+    page.get_by_text("Inside the network").click()
+    page.wait_for_function("() => document.querySelectorAll('.st-key-inside .js-plotly-plot').length >= 4",
+                           timeout=60000)
+    page.screenshot(path=SHOTS / "inside-draw.png", full_page=True)
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_watch_the_shipped_baseline_learn(tab, server):
+    tab.goto(server.url + "/train")
+    B.wait_ready(tab, 120)
+    tab.wait_for_selector(".st-key-weights .js-plotly-plot", timeout=60000)
+    B.wait_ready(tab)
+    assert tab.locator(".st-key-weights [data-testid=stSlider]").count() == 2  # baseline and improved side by side
+    tab.screenshot(path=SHOTS / "watch-learn.png", full_page=True)
+    assert tab.locator("[data-testid=stException]").count() == 0
