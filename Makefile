@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser-deps data run pretrained test test-fast bench bench-ui bench-runner bench-explorer bench-drawings bench-external bench-styles style-samples clean
+.PHONY: install browser-deps data run pretrained test test-fast bench bench-ui bench-runner bench-explorer bench-drawings bench-external bench-styles bench-inside bench-faults style-samples clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ bench-drawings: $(STAMP)
 
 bench-external: $(STAMP)
 	$(BIN)/python benchmarks/external.py --ablation
+
+bench-inside: $(STAMP)
+	$(BIN)/python benchmarks/inside_bench.py
+
+# Damaged files, killed workers, odd and malformed uploads against a running dashboard (issue 18).
+bench-faults: $(STAMP) browser-deps
+	$(BIN)/python benchmarks/faults.py
 
 # The style-shift suite: every digit style and non-digit family, 1,000 images each (README).
 bench-styles: $(STAMP)
