@@ -245,12 +245,17 @@ BAR_JS = """(name) => {
 }"""
 
 
-def test_click_a_refused_bar_to_see_its_images(tab, server):
+def open_view(tab, server, view: str, key: str) -> None:
+    """The Confusion page's `view`, its chart (in `st-key-<key>`) drawn."""
     tab.goto(server.url + "/mistakes")
     B.wait_ready(tab, 180)
-    tab.locator(".st-key-cm_view button", has_text="Refusals").click()
-    tab.wait_for_selector(".st-key-refusals .js-plotly-plot", timeout=300000)
+    tab.locator(".st-key-cm_view button", has_text=view).click()
+    tab.wait_for_selector(f".st-key-{key} .js-plotly-plot", timeout=300000)
     B.wait_ready(tab)
+
+
+def test_click_a_refused_bar_to_see_its_images(tab, server):
+    open_view(tab, server, "Refusals", "refusals")
     bar = next(b for b in (tab.evaluate(BAR_JS, n) for n in ("other", "low confidence", "gate", "novelty")) if b)
     click_and_see(tab, bar, f"{bar['style']}: {bar['outcome'].replace('_', ' ')} (")
     assert tab.locator(".st-key-rf_gallery img").count() >= 1
@@ -321,11 +326,7 @@ POINT_JS = """() => {
 
 
 def test_map_click_a_point_then_lasso_a_group(tab, server):
-    tab.goto(server.url + "/mistakes")
-    B.wait_ready(tab, 180)
-    tab.locator(".st-key-cm_view button", has_text="Map").click()
-    tab.wait_for_selector(".st-key-map .js-plotly-plot", timeout=300000)
-    B.wait_ready(tab)
+    open_view(tab, server, "Map", "map")
     found = tab.evaluate(POINT_JS)
     assert found["n"] == 10000  # every MNIST test image
     click_and_see(tab, found["point"], "Image #")
