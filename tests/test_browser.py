@@ -171,6 +171,7 @@ def test_train_a_baseline_watch_it_and_find_it_in_the_table(tab, server):
     tab.wait_for_function("() => /epoch \\d of 3 · batch/.test(document.querySelector('.st-key-live')?.innerText || '')",
                           timeout=10000)
     assert tab.locator(".st-key-train_epochs input[type=range]").input_value() == "3"  # the settings stayed
+    tab.wait_for_selector(".st-key-live_weights .js-plotly-plot", timeout=30000)  # the templates, as they form
     points = "() => document.querySelector('.st-key-live .js-plotly-plot')?.data?.[0]?.x?.length || 0"
     tab.wait_for_function(f"() => ({points})() >= 1", timeout=60000)
     first = tab.evaluate(points)
