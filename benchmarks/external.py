@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     x, y = (mnist.x_test, mnist.y_test) if args.digits == "test" else (mnist.x_train[-5000:], mnist.y_train[-5000:])
     samples = synth.generate(x, y, args.per_kind, seed=args.seed)
-    print(f"bundle {rec.bundle_dir} ({rec.meta.get('name')}); {len(samples)} images generated from MNIST "
+    print(f"bundle {rec.bundle_dir} ({rec.meta.name}); {len(samples)} images generated from MNIST "
           f"{args.digits} digits in {time.perf_counter() - start:.1f} s; calibration {rec.calibration}")
     start = time.perf_counter()
     print_table("digitrec", evaluate(rec, samples))

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
                 t_page, saved = page(model, tmp / "runs")
                 from core.bundle import read_meta
 
-                acc = read_meta(tmp / f"cli-{model}-{i}")["test_accuracy"]
+                acc = read_meta(tmp / f"cli-{model}-{i}").test_accuracy
                 print(f"{model:<8} {t_cli:>7.1f} {t_page:>7.1f} {t_page / t_cli:>6.2f}  "
                       f"{acc:.2%} / {saved['test_accuracy']:.2%}")
     return 0
