@@ -31,8 +31,9 @@ class TrainConfig:
     # printed in the DejaVu Sans family), prepared as the dashboard does: MNIST's pen is one pen,
     # and the shipped CNN refused ~10% of pixelated and ~3.5% of bold digits without them
     styled: int = 0
-    # images of an 11th class, "not a digit" (letters of one font family, hand-drawn letters and
-    # signs, curves, shapes, overlapping digits): the classifier itself learns what a digit is not.
+    # images of an 11th class, "not a digit" (half the gate's generator: letters of one font family,
+    # hand-drawn letters and signs, curves, shapes, overlapping digits; half the suite's seen
+    # scribble, shape and blob families): the classifier itself learns what a digit is not.
     # 0 keeps ten outputs
     nondigits: int = 0
 
