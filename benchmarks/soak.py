@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
 from benchmarks import browser as B  # noqa: E402
 from benchmarks.faults import child, pick_model, rss_mb  # noqa: E402
 
@@ -39,7 +41,7 @@ def main(argv=None) -> int:
             return f"server {rss_mb(server.pid):.0f} MB, model worker {rss_mb(worker) if worker else 0:.0f} MB"
 
         print(f"start: {memory()}", flush=True)
-        start, last_train, last_print, strokes, rounds = time.monotonic(), -1e9, time.monotonic(), 0, 0
+        start, last_train, last_print, strokes, rounds, slow = time.monotonic(), -1e9, time.monotonic(), 0, 0, 0
         while (now := time.monotonic()) - start < args.minutes * 60:
             if now - last_train >= 600:  # a training every 10 minutes, from another tab
                 trainer.goto(server.url + "/train")
@@ -50,9 +52,15 @@ def main(argv=None) -> int:
                 pick_model(page, name)
                 B.wait_canvas(page)
                 for digit in (7, 1, 0):  # one stroke each: a half-drawn 4 may read "no digit", as before
-                    B.draw_and_time(page, B.DIGITS[digit])
-                    B.reset_canvas(page)
-                    strokes += len(B.DIGITS[digit])
+                    try:
+                        B.draw_and_time(page, B.DIGITS[digit])
+                        B.reset_canvas(page)
+                        strokes += len(B.DIGITS[digit])
+                    except PlaywrightTimeout:  # an answer slower than 15 s: counted, and the page reloaded
+                        slow += 1
+                        page.reload()
+                        B.wait_ready(page, 120)
+                        B.wait_canvas(page)
             rounds += 1
             if rounds % 5 == 0:  # the Confusion page, and back
                 page.goto(server.url + "/mistakes")
@@ -64,7 +72,8 @@ def main(argv=None) -> int:
                 print(f"{(time.monotonic() - start) / 60:4.1f} min, {strokes} strokes: {memory()}", flush=True)
                 last_print = time.monotonic()
         print(f"end after {(time.monotonic() - start) / 60:.1f} min, {strokes} strokes, "
-              f"{len(list(Path(runs).glob('linear-*')))} trainings saved: {memory()}", flush=True)
+              f"{len(list(Path(runs).glob('linear-*')))} trainings saved, {slow} answers slower than 15 s: {memory()}",
+              flush=True)
     return 0
 
 
