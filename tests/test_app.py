@@ -111,8 +111,11 @@ def test_compare_all_models_answers_with_each(app_test):
     no_exception(at)
     labels = [m.value for m in at.markdown if re.fullmatch(r"\*\*\w+ \([\d.]+%\)\*\*", m.value)]
     assert [label.split()[0] for label in labels] == ["**cnn", "**improved", "**baseline"]
-    # the empty canvas, the chosen model (cnn), then each model; the baseline may be unsure
-    assert headlines(at)[:4] == ["no digit", "7", "7", "7"] and len(headlines(at)) == 5
+    # the empty canvas, the chosen model (cnn), then each model; the two uncalibrated networks (they
+    # answer from 50%) may be unsure of a phone photo, never sure of another digit
+    shown = headlines(at)
+    assert shown[:3] == ["no digit", "7", "7"] and len(shown) == 5
+    assert set(shown[3:]) <= {"7", "uncertain"}, shown
 
 
 # ---------------------------------------------------------------- Train & compare

@@ -356,11 +356,12 @@ def test_inside_view_of_a_drawing(page):
     assert page.locator("[data-testid=stException]").count() == 0
 
 
-def test_watch_the_shipped_baseline_learn(tab, server):
+def test_watch_a_run_learn(tab, server):
     tab.goto(server.url + "/train")
     B.wait_ready(tab, 120)
     tab.wait_for_selector(".st-key-weights .js-plotly-plot", timeout=60000)
     B.wait_ready(tab)
-    assert tab.locator(".st-key-weights [data-testid=stSlider]").count() == 2  # baseline and improved side by side
+    # the newest runs (a run trained earlier in this module), else the shipped baseline and improved
+    assert tab.locator(".st-key-weights [data-testid=stSlider]").count() >= 1
     tab.screenshot(path=SHOTS / "watch-learn.png", full_page=True)
     assert tab.locator("[data-testid=stException]").count() == 0

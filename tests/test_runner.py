@@ -171,7 +171,7 @@ def test_a_run_from_the_page_matches_the_cli(tmp_path, mnist):
     page = bundle.read_meta(job.of("saved")[0]["bundle"])
     assert page.config == bundle.read_meta(cli).config
     assert page.test_accuracy == pytest.approx(bundle.read_meta(cli).test_accuracy, abs=0.01)
-    assert page["parameters"] == 784 * 32 + 32 + 32 * 10 + 10
+    assert page.parameters == 784 * 32 + 32 + 32 * 10 + 10
 
 
 def test_a_silent_worker_is_hung_and_can_be_ended(tmp_path, tiny_npz, monkeypatch):
