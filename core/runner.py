@@ -226,7 +226,8 @@ def read(folder: Path, alive: bool | None = None) -> Job:
             except ValueError:
                 pass  # a line being written right now
     if alive is None:
-        alive = _locked(folder.parent.parent) and _latest_folder(folder.parent.parent) == folder
+        newest = latest(folder.parent.parent)
+        alive = newest is not None and newest.folder == folder and newest.alive
     return Job(folder.name, folder, request, events, alive)
 
 
@@ -238,11 +239,6 @@ def job_folders(runs: Path) -> list[Path]:
     return sorted((d for d in jobs.iterdir() if (d / "request.json").is_file()), key=lambda d: d.name)
 
 
-def _latest_folder(runs: Path) -> Path | None:
-    folders = job_folders(runs)
-    return folders[-1] if folders else None
-
-
 def latest(runs_dir: str | Path | None = None) -> Job | None:
     """The newest readable job (running or finished), or None. Damaged job folders are skipped
     (`damaged` lists them)."""
@@ -250,7 +246,9 @@ def latest(runs_dir: str | Path | None = None) -> Job | None:
     folders = job_folders(runs)
     for folder in reversed(folders):
         try:
-            return read(folder, alive=_locked(runs) and folder == folders[-1])
+            # the newest *readable* job is the one a live worker runs: a damaged folder that sorts
+            # later (a clock far ahead) must not make the running job look failed
+            return read(folder, alive=_locked(runs))
         except DamagedJob:
             continue
     return None

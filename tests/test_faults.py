@@ -188,3 +188,16 @@ def test_more_than_50_files_are_capped_with_a_message(app_test):
     at = app_test("pages/draw.py")
     at.file_uploader(key="upload").set_value([(f"d{i}.png", one, "image/png") for i in range(53)]).run()
     assert any("first 50" in w.value for w in at.warning) and not at.exception
+
+
+def test_a_damaged_job_that_sorts_later_does_not_hide_the_running_one(runs, tiny_npz):
+    from tests.test_runner import SLOW, wait
+
+    future = runs / runner.JOBS_DIR / "20991231-235959-000000001-1"
+    future.mkdir(parents=True)
+    (future / "request.json").write_bytes(b"")
+    job = runner.start([SLOW], runs, data=tiny_npz)
+    seen = wait(runs, lambda j: j is not None and j.of("begin"))
+    assert seen.id == job.id and seen.state == "running"  # not "failed" because a later folder is damaged
+    runner.stop(seen)
+    wait(runs, lambda j: j.state != "running")
