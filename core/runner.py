@@ -208,7 +208,9 @@ class DamagedJob(ValueError):
     """A job folder whose request cannot be read (0 bytes after a crash, edited by hand)."""
 
 
-def read(folder: Path, alive: bool | None = None) -> Job:
+def read(folder: Path, alive: bool) -> Job:
+    """The job in `folder`; `alive`: its worker still holds the lock (the caller knows which job
+    is the newest readable one)."""
     folder = Path(folder)
     try:
         request = json.loads((folder / "request.json").read_text())
@@ -225,9 +227,6 @@ def read(folder: Path, alive: bool | None = None) -> Job:
                 events.append(json.loads(line))
             except ValueError:
                 pass  # a line being written right now
-    if alive is None:
-        newest = latest(folder.parent.parent)
-        alive = newest is not None and newest.folder == folder and newest.alive
     return Job(folder.name, folder, request, events, alive)
 
 
