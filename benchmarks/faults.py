@@ -51,10 +51,10 @@ def odd_images() -> dict[str, tuple[bytes, str, bool]]:
     rgba = np.zeros((7000, 7000, 4), np.uint8)
     rgba[..., 3] = 255
     rgba[3000:4000, 3400:3600, :3] = 255
-    near = np.zeros((4900, 4900, 4), np.uint8)  # just under the pixel limit (preprocess.MAX_PIXELS_LOSSLESS)
+    near = np.zeros((3990, 3990, 4), np.uint8)  # just under the pixel limit (preprocess.MAX_PIXELS_LOSSLESS)
     near[..., 3] = 255
     near[2000:3000, 2300:2500, :3] = 255
-    near16 = np.zeros((4900, 4900), np.uint16)
+    near16 = np.zeros((3990, 3990), np.uint16)
     near16[2000:3000, 2300:2500] = 60000
     lab = Image.new("LAB", (300, 300), (90, 128, 128))
     lab.paste((10, 128, 128), (120, 60, 180, 240))
@@ -67,8 +67,8 @@ def odd_images() -> dict[str, tuple[bytes, str, bool]]:
         "thin line 64x16, number mode": (png(Image.fromarray(short)), "short.png", True),
         "7000x7000 16-bit PNG": (png(Image.fromarray(deep)), "deep.png", False),
         "7000x7000 RGBA PNG": (png(Image.fromarray(rgba)), "rgba.png", False),
-        "4900x4900 RGBA PNG": (png(Image.fromarray(near)), "near.png", False),
-        "4900x4900 16-bit PNG": (png(Image.fromarray(near16)), "near16.png", False),
+        "3990x3990 RGBA PNG": (png(Image.fromarray(near)), "near.png", False),
+        "3990x3990 16-bit PNG": (png(Image.fromarray(near16)), "near16.png", False),
         "CIELAB TIFF": (png(lab, "TIFF"), "lab.tif", False),
         "12-megapixel phone JPEG": (png(synth.ink_on_paper(seven, np.random.default_rng(0)), "JPEG", quality=90),
                                     "phone.jpg", False),

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .evaluate import normalised
-from .preprocess import open_image
+from .preprocess import open_image, reduce
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -168,10 +168,16 @@ def mistakes(x: np.ndarray, rows: list, cols: int = 9) -> go.Figure:
 
 
 def thumbnail(image, max_side: int = 640):
-    """(RGB PIL image at most `max_side` across, its scale) of anything `preprocess.open_image` reads."""
-    img = open_image(image).convert("RGB")
+    """(RGB PIL image at most `max_side` across, its scale) of anything `preprocess.open_image` reads.
+    Reduced in the file's own mode, then converted: a big RGBA or 16-bit image never gets a
+    full-size RGB copy (palettes and 1-bit images resize only by nearest neighbour: they convert first)."""
+    img = open_image(image)
+    img = img.convert("RGB") if img.mode in ("1", "P") else img
     scale = min(1.0, max_side / max(img.size))
-    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale)))), scale
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    if scale < 1 and img.mode in ("RGBA", "LA"):  # resizing these premultiplies into a full-size copy:
+        img = reduce(img, int(1 / scale) // 2)  # block averages first, a band at a time, to within 2x
+    return (img.resize(size) if scale < 1 else img).convert("RGB"), scale
 
 
 def boxed(image, boxes, labels, max_side: int = 640) -> np.ndarray:

@@ -262,17 +262,6 @@ def inside_panels(act: dict, top: int = 16) -> list[Panel]:
 
 
 # ---------------------------------------------------------------- a map of a set
-def features(model, x: np.ndarray, batch: int = 1000) -> np.ndarray:
-    """What the network's last layer reads for each image (its last hidden features; the pixels
-    for the baseline, which has no hidden layer)."""
-    import keras
-
-    last = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"][-1]
-    probe = keras.Model(model.inputs, last.input)
-    return np.concatenate([np.asarray(probe([x[i: i + batch].astype(np.float32)], training=False)).reshape(
-        len(x[i: i + batch]), -1) for i in range(0, len(x), batch)])
-
-
 def pca(feats: np.ndarray, dims: int = 32, seed: int = 0) -> np.ndarray:
     """The features projected on their `dims` main axes (randomised SVD: seconds for 10,000 x
     3,200 on 2 cores, deterministic by seed); column 0 varies most."""

@@ -17,8 +17,9 @@ from scipy import ndimage as ndi
 PREPROCESS_VERSION = 2  # recorded in every bundle; bump when the pipeline's output changes
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
 # ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
-# size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit
-MAX_PIXELS_LOSSLESS = 25_000_000
+# size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit.
+# 16 MP still takes an A4 page scanned at 400 dpi, and decodes in <= 64 MB (RGBA)
+MAX_PIXELS_LOSSLESS = 16_000_000
 MAX_DIGITS = 12  # a number longer than this, or a row of more marks, is not a number digitrec reads
 MIN_PART = 4  # px (work resolution): a cut narrower than this is no digit (a thin line is not a row of 1s)
 WORK_SIDE = 1024  # images are reduced to this before any work: bounds the cost, keeps thin strokes
@@ -86,7 +87,8 @@ def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
         if hasattr(img, "draft") and img.format == "JPEG":
             img.draft("RGB", (WORK_SIDE, WORK_SIDE))  # let the decoder shrink big JPEGs for free
         img.load()
-        return ImageOps.exif_transpose(img)
+        ImageOps.exif_transpose(img, in_place=True)  # in place: no full-size copy of an upright image
+        return img
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise ImageError(f"image data is broken ({e.__class__.__name__}: {e})") from None
 
@@ -119,13 +121,14 @@ def to_gray(img: Image.Image) -> np.ndarray:
     if img.mode == "LAB":  # CIELAB (some TIFFs): its L channel is the lightness
         img = img.getchannel("L")
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if img.mode in ("L", "LA", "RGB", "RGBA"):  # area-average down in its own mode: no full-size copy
+        img = _reduced(img)
+    target = "RGBA" if has_alpha else "L"
     try:
-        img = img.convert("RGBA" if has_alpha else "L")
+        img = img.convert(target) if img.mode != target else img
     except (ValueError, OSError) as e:
         raise ImageError(f"colour mode {img.mode} is not one digitrec reads ({e})") from None
-    side = max(img.size)
-    if side > WORK_SIDE:  # area-average down first: all later work is bounded by WORK_SIDE
-        img = img.reduce(int(np.ceil(side / WORK_SIDE)))
+    img = _reduced(img)  # palettes and the rest convert first: all later work is bounded by WORK_SIDE
     if has_alpha:
         rgba = np.asarray(img, dtype=np.float32) / 255.0
         lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -138,6 +141,22 @@ def to_gray(img: Image.Image) -> np.ndarray:
     else:
         gray = np.asarray(img, dtype=np.float32) / 255.0
     return gray.astype(np.float32)
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    return reduce(img, int(np.ceil(max(img.size) / WORK_SIDE)))
+
+
+def reduce(img: Image.Image, k: int) -> Image.Image:
+    """`img.reduce(k)` (each k x k block averaged), a band of rows at a time: the same pixels, but
+    never a full-size copy (Pillow premultiplies RGBA into one: 64 MB for a 16 MP image)."""
+    if k <= 1:
+        return img
+    out = Image.new(img.mode, (-(-img.width // k), -(-img.height // k)))
+    band = 64 * k  # rows per band, a multiple of k: the blocks are those of the whole image
+    for top in range(0, img.height, band):
+        out.paste(img.crop((0, top, img.width, min(img.height, top + band))).reduce(k), (0, top // k))
+    return out
 
 
 # ---------------------------------------------------------------- ink

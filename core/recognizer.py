@@ -149,13 +149,18 @@ class Recognizer:
         return preprocess.prepare(image, self.options)
 
     def classify(self, images: np.ndarray, boxes=None) -> list[Prediction]:
+        return self.classify_with_features(images, boxes)[0]
+
+    def classify_with_features(self, images: np.ndarray, boxes=None) -> tuple[list[Prediction], np.ndarray]:
+        """The answers for a (N, 28, 28) batch, and the features the last Dense layer read for
+        each (the pixels for a network without a hidden layer): one pass through the network."""
         if len(images) == 0:
-            return []
+            return [], np.zeros((0, 0))
         raw, feats, other = self.forward(images)
         probs = scale_temperature(raw, self.calibration["temperature"])
         refusals = self.refusals(feats, images, other)
         boxes = boxes or [(0, 0, 0, 0)] * len(probs)
-        return [self._decide(p, img, box, r) for p, img, box, r in zip(probs, images, boxes, refusals)]
+        return [self._decide(p, img, box, r) for p, img, box, r in zip(probs, images, boxes, refusals)], feats
 
     def _decide(self, p, image, box, refusal: str) -> Prediction:
         guess = int(p.argmax())

@@ -76,8 +76,9 @@ def _handle(cache: dict, op: str, args: dict):
     if op == "judge":  # the whole answer per 28x28 image, without the image itself (it is the caller's)
         return [dataclasses.replace(p, input=None) for p in rec.classify(args["images"])]
     if op == "map":  # a set in feature space: main axes, and which images the recognizer refuses
-        coords = inside.pca(inside.features(rec.model, args["images"]))
-        refused = [p.status != "ok" for p in rec.classify(args["images"])]
+        preds, feats = rec.classify_with_features(args["images"])
+        coords = inside.pca(feats)
+        refused = [p.status != "ok" for p in preds]
         return {"coords": coords.astype(np.float32), "refused": np.asarray(refused)}
     if op == "inside":  # what one prepared 28x28 image does in each layer
         return inside.activations(rec.model, args["image"])

@@ -41,6 +41,18 @@ def test_boxed_and_thumbnail_shrink_big_images():
     assert out.shape == (200, 300, 3) and (out[0, :20] == [0xE4, 0x57, 0x2E]).all()  # the box's edge
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "I;16", "P"])
+def test_a_thumbnail_is_made_small_before_it_is_converted(mode, monkeypatch):
+    big = Image.fromarray(np.tile(255 - stroke_digit(), (10, 15)))
+    big = Image.frombytes("I;16", big.size, (np.asarray(big).astype(np.uint16) * 257).tobytes()) if mode == "I;16" \
+        else big.convert(mode)
+    data, sizes, convert = png_bytes(big), [], Image.Image.convert
+    monkeypatch.setattr(Image.Image, "convert", lambda self, *a, **k: sizes.append((self.mode, self.size)) or convert(self, *a, **k))
+    img, _ = figures.thumbnail(data, 300)
+    assert img.mode == "RGB" and max(img.size) == 300 and np.asarray(img).max() > 200  # the ink survives
+    assert all(w * h <= 1e6 for m, (w, h) in sizes if m != "P")  # only a palette converts at full size
+
+
 def test_clickable_confusion_keeps_counts_and_puts_a_marker_on_every_cell():
     cm = np.diag(np.arange(10, 20))
     cm[4, 9] = 3

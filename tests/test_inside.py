@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from core import bundle, inside, models, train
+from core.recognizer import Recognizer
 
 RNG = np.random.default_rng(0)
 X = RNG.integers(0, 255, (60, 28, 28)).astype(np.uint8)
@@ -95,14 +96,15 @@ def test_training_reports_snapshots_as_it_goes(tiny_mnist, tmp_path):
     assert inside.read_snapshots(tmp_path / "mlp" / inside.SNAPSHOT_FILE).images.shape == (3, 8, 28, 28)
 
 
-def test_the_map_is_deterministic_and_keeps_neighbours_near():
-    model = built("mlp", hidden=32)
-    feats = inside.features(model, X)
-    assert feats.shape == (60, 32)
+def test_the_map_is_deterministic_and_keeps_neighbours_near(tiny_bundle):
+    rec = Recognizer(tiny_bundle)
+    preds, feats = rec.classify_with_features(X)
+    assert feats.shape == (60, 784)  # a linear model reads the pixels: they are its features
+    assert [p.status for p in preds] == [p.status for p in rec.classify(X)]  # the same answers, one pass
+    feats = np.maximum(feats @ RNG.normal(size=(784, 32)), 0)  # a hidden layer's worth of features
     a, b = inside.pca(feats, dims=8, seed=3), inside.pca(feats, dims=8, seed=3)
     assert a.shape == (60, 8) and np.allclose(a, b)
     assert a[:, 0].var() >= a[:, 1].var() >= a[:, 7].var()  # main axes first
     twin = np.vstack([feats, feats[5] + 1e-3])  # an image all but equal to #5
     coords = inside.pca(twin, dims=8)
     assert inside.neighbours(coords, 60, k=1)[0] == 5
-    assert inside.features(built("linear"), X).shape == (60, 784)  # no hidden layer: the pixels

@@ -240,6 +240,27 @@ def test_big_lossless_images_are_refused_from_their_header(monkeypatch):
         P.prepare(np.zeros((6000, 6000), np.uint8))
 
 
+def test_an_image_just_over_the_lossless_limit_is_refused():
+    with pytest.raises(P.ImageError, match="limit is 16,000,000 pixels"):
+        P.prepare(huge_png(4001, 4000))
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB", "L"])
+def test_a_big_image_is_reduced_before_any_full_size_copy(mode, monkeypatch):
+    data = png_bytes(Image.fromarray(255 - stroke_digit(size=3000, width=200)).convert(mode))
+    sizes, convert, copy = [], Image.Image.convert, Image.Image.copy
+    monkeypatch.setattr(Image.Image, "convert", lambda self, *a, **k: sizes.append(self.size) or convert(self, *a, **k))
+    monkeypatch.setattr(Image.Image, "copy", lambda self: sizes.append(self.size) or copy(self))
+    assert_mnist_form(P.prepare(data).image)
+    assert max((w * h for w, h in sizes), default=0) <= P.WORK_SIDE ** 2  # a 3000x3000 RGBA copy is 36 MB
+
+
+def test_reduce_in_bands_is_pillows_reduce():
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (1000, 701, 4), np.uint8), "RGBA")
+    for k in (1, 3, 7):
+        assert np.array_equal(np.asarray(P.reduce(img, k)), np.asarray(img.reduce(k)))
+
+
 def test_a_16_bit_image_is_reduced_before_it_is_converted():
     big = (stroke_digit(size=2000, width=140).astype(np.uint16) * 257)
     img = Image.frombytes("I;16", (2000, 2000), big.tobytes())
