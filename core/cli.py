@@ -14,9 +14,10 @@ from . import train as training
 from .bundle import BundleError, read_meta
 from .calibrate import calibrate_bundle
 from .data import MNIST_SHA256, DataError, home_dir, load_mnist
+from .ensemble import combine as join
 from .evaluate import compare_rows
 from .gate import GateConfig
-from .models import InvalidConfig, UnknownModel
+from .models import EnsembleError, InvalidConfig, UnknownModel
 from .preprocess import ImageError
 from .recognizer import Recognizer
 from .report import evaluate_bundle
@@ -31,7 +32,7 @@ def friendly_errors(fn):
 
         try:
             return fn(*args, **kwargs)
-        except (BundleError, DataError, UnknownModel, InvalidConfig) as e:
+        except (BundleError, DataError, UnknownModel, InvalidConfig, EnsembleError) as e:
             raise click.ClickException(str(e)) from None
     return wrapper
 
@@ -119,6 +120,22 @@ def evaluate(bundle_dir, report_dir, styles, data_path, unverified):
     """Test accuracy, confusion matrix, per-class metrics and mistakes of a bundle."""
     read_meta(bundle_dir)  # a bad bundle fails before MNIST is loaded
     _report(bundle_dir, load_data(data_path, unverified), report_dir, styles)
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("members", nargs=-1, required=True, type=click.Path(path_type=Path))
+@data_option
+@friendly_errors
+def ensemble(out, members, data_path, unverified):
+    """Join trained bundles (MEMBERS: the same network, other seeds) into one bundle at OUT that
+    averages their logits; then calibrate OUT."""
+    for member in members:
+        read_meta(member)
+    meta = join(list(members), load_data(data_path, unverified), out)
+    each = ", ".join(f"{_pct(m['test_accuracy'])} (seed {m['seed']})" for m in meta["members"])
+    click.echo(f"{meta['name']}: {len(members)} networks averaged: test accuracy {meta['test_accuracy']:.2%}, "
+               f"validation {_pct(meta['val_accuracy'])}; members: {each}; bundle {out}")
 
 
 @main.command()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle
+from . import bundle, models
 
 SNAPSHOT_FILE = "snapshots.npz"
 MAX_UNITS = 64  # hidden units whose weight images are kept: a grid a person can take in at once
@@ -43,8 +43,8 @@ class Snapshots:
 def dense_kernels(model) -> list[np.ndarray]:
     """The kernels of the model's Dense layers, first to last; none for a convolutional network
     (its one Dense layer reads feature maps, not pixels)."""
-    if any(layer.__class__.__name__ == "Conv2D" for layer in model.layers):
-        return []
+    if any(layer.__class__.__name__ in ("Conv2D", "Functional") for layer in model.layers):
+        return []  # a convolutional network, or several networks averaged (core.ensemble)
     return [layer.get_weights()[0] for layer in model.layers if layer.__class__.__name__ == "Dense"]
 
 
@@ -157,7 +157,8 @@ def activations(model, image: np.ndarray) -> dict:
     import keras
 
     x = image.astype(np.float32)[None]
-    conv = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    net = models.members(model)[0]  # of several networks averaged, the first: they all see alike
+    conv = [layer for layer in net.layers if layer.__class__.__name__ == "Conv2D"]
     if not conv:
         kernels = dense_kernels(model)
         probs = np.asarray(model(x, training=False))[0]
@@ -167,10 +168,11 @@ def activations(model, image: np.ndarray) -> dict:
                     "templates": kernels[0].T.reshape(-1, 28, 28), "probs": probs}
         hidden = np.maximum(pixels @ kernels[0] + _bias(model, 0), 0)
         return {"kind": "dense", "hidden": hidden, "w_in": kernels[0], "w_out": kernels[1], "probs": probs}
-    probe, names = _probe(keras, model)
+    probe, names = _probe(keras, net)
     result = [np.asarray(o)[0] for o in probe([x], training=False)]  # one image: drop the batch axis
+    probs = result[-1] if net is model else np.asarray(model(x, training=False))[0]
     return {"kind": "conv", "layers": [(n, np.moveaxis(a, -1, 0).astype(np.float16)) for n, a in zip(names, result[:-1])],
-            "probs": result[-1]}
+            "probs": probs, "networks": len(models.members(model))}
 
 
 _PROBES = weakref.WeakKeyDictionary()  # model -> (a model whose outputs are every convolution's, names)
@@ -238,6 +240,8 @@ def inside_panels(act: dict, top: int = 16) -> list[Panel]:
     probs = np.asarray(act["probs"], np.float32)
     guess = int(probs[:10].argmax())
     if act["kind"] == "conv":
+        n = act.get("networks", 1)
+        which = f" These are the first of the {n} networks whose answers are averaged." if n > 1 else ""
         out = []
         for name, maps in act["layers"]:
             maps = np.asarray(maps, np.float32)
@@ -245,7 +249,7 @@ def inside_panels(act: dict, top: int = 16) -> list[Panel]:
             out.append(Panel(f"{name}: {maps.shape[1]}x{maps.shape[2]}, the {len(order)} of {len(maps)} filters "
                              "that respond most", maps[order], [f"f{i}" for i in order],
                              "Each filter's response over the image (after batch norm and ReLU): bright where it "
-                             "found its pattern.", cols=8, diverging=False))
+                             "found its pattern." + which, cols=8, diverging=False))
         return out
     if "contributions" in act:
         c = np.asarray(act["contributions"], np.float32)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -168,6 +170,44 @@ LIMITS = {
     "styled": (0, 100000),
     "nondigits": (0, 100000),
 }
+
+
+class EnsembleError(ValueError):
+    """Members that cannot be averaged (different outputs, or a head that is not linear)."""
+
+
+def average(members: list, name: str = "cnn"):
+    """One model whose output is softmax(mean of the members' logits). Each member must end in a
+    linear Dense layer (the logits) followed by a softmax."""
+    import keras
+
+    L = keras.layers
+    inputs = keras.Input((28, 28), name="image")
+    feats, kernels, biases = [], [], []
+    for i, member in enumerate(members):
+        head = [layer for layer in member.layers if isinstance(layer, L.Dense)][-1]
+        if head.get_config().get("activation") != "linear":
+            raise EnsembleError(f"member {i} ({member.name}): its last Dense layer is not linear; "
+                                "its logits cannot be averaged")
+        feats.append(keras.Model(member.inputs, head.input, name=f"member_{i}")(inputs))
+        w, b = head.get_weights()
+        kernels.append(w / len(members))
+        biases.append(b / len(members))
+    if len({k.shape[1] for k in kernels}) != 1:
+        raise EnsembleError(f"members have different numbers of outputs: {[k.shape[1] for k in kernels]}")
+    x = L.Concatenate(name="features")(feats) if len(feats) > 1 else feats[0]
+    head = L.Dense(kernels[0].shape[1], name="averaged_logits")
+    logits = head(x)
+    head.set_weights([np.concatenate(kernels), np.sum(biases, axis=0)])
+    return keras.Model(inputs, L.Activation("softmax", dtype="float32")(logits), name=name)
+
+
+def members(model) -> list:
+    """The networks inside an averaged model (the model itself when it is a single network)."""
+    import keras
+
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return inner or [model]
 
 
 class UnknownModel(ValueError):

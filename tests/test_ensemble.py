@@ -1,0 +1,66 @@
+"""Networks averaged into one bundle (core.ensemble): the logits' mean, read by everything that
+reads a bundle. Tiny CNNs trained for one epoch on synthetic digits."""
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from core import bundle, cli, ensemble, inside, models, train
+from core.recognizer import Recognizer
+
+TINY = dict(epochs=1, width=2, limit=200, val_split=100, drawn=0, styled=0, nondigits=0)
+
+
+@pytest.fixture(scope="module")
+def members(tiny_mnist, tmp_path_factory):
+    out = tmp_path_factory.mktemp("members")
+    dirs = []
+    for seed in (0, 1):
+        cfg = models.spec("cnn").defaults.with_(seed=seed, **TINY)
+        dirs.append(train.train(cfg, tiny_mnist, out / f"cnn-{seed}")["bundle"])
+    return dirs
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def logits(model, x):
+    import keras
+
+    head = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+    return np.asarray(keras.Model(model.inputs, head.output)(x.astype(np.float32)))
+
+
+def test_the_average_is_the_softmax_of_the_mean_logits(members, tiny_mnist):
+    nets = [bundle.load(d)[0] for d in members]
+    joined = models.average(nets)
+    x = tiny_mnist.x_test[:20]
+    expected = softmax((logits(nets[0], x) + logits(nets[1], x)) / 2)
+    assert np.allclose(np.asarray(joined(x.astype(np.float32))), expected, atol=1e-5)
+    assert models.members(joined) != [joined] and len(models.members(joined)) == 2
+    assert models.members(nets[0]) == [nets[0]]
+
+
+def test_the_joined_bundle_is_read_like_any_other(members, tiny_mnist, tmp_path):
+    meta = ensemble.combine(members, tiny_mnist, tmp_path / "joined")
+    assert [m["seed"] for m in meta["members"]] == [0, 1]
+    read = bundle.read_meta(tmp_path / "joined")
+    assert read.name == "cnn" and 0 <= read.test_accuracy <= 1 and read.calibration is None
+    rec = Recognizer(tmp_path / "joined")
+    x = tiny_mnist.x_test[:8]
+    preds, feats = rec.classify_with_features(x)
+    one = Recognizer(members[0]).classify_with_features(x)[1]
+    assert feats.shape == (8, 2 * one.shape[1])  # both networks' features, side by side
+    act = inside.activations(rec.model, x[0])
+    assert act["kind"] == "conv" and act["networks"] == 2 and len(act["layers"]) == 4  # the first network's convs
+    assert np.allclose(act["probs"], np.asarray(rec.model(x[:1].astype(np.float32)))[0], atol=1e-6)
+    assert "first of the 2 networks" in inside.inside_panels(act)[0].about
+    assert inside.dense_kernels(rec.model) == []  # no weight templates for averaged networks
+
+
+def test_members_that_cannot_be_averaged_are_refused(members, tiny_mnist, tiny_bundle, tmp_path):
+    with pytest.raises(models.EnsembleError, match="same network"):
+        ensemble.combine([members[0], tiny_bundle], tiny_mnist, tmp_path / "x")
+    r = CliRunner().invoke(cli.main, ["ensemble", str(tmp_path / "y"), str(members[0]), str(tmp_path / "none")])
+    assert r.exit_code == 1 and "no such bundle" in r.output and "Traceback" not in r.output
