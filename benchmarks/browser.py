@@ -171,3 +171,26 @@ def reset_canvas(page) -> None:
                  "[data-testid=stBidiComponentIsolated] .dc-toolbar button[title*=eset]").first.click()
     page.wait_for_function("() => (document.querySelector('.st-key-answer')?.innerText || '').startsWith('no digit')",
                            timeout=15000)
+
+
+# ---------------------------------------------------------------- the dashboard's processes
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def child(pid: int, module: str) -> int | None:
+    """The child process of `pid` running `python -m <module>`."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for kid in (task / "children").read_text().split():
+            try:
+                if module in Path(f"/proc/{kid}/cmdline").read_bytes().decode(errors="replace"):
+                    return int(kid)
+            except OSError:
+                pass
+    return None

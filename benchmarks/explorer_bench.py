@@ -60,7 +60,6 @@ def switching(repeat: int = 5) -> None:
             timings[what].append((time.perf_counter() - start) * 1000)
     home = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
     home.run()
-    labels = home.sidebar.selectbox(key="model_path").options
     for r in range(repeat + 1):
         home.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / bundle.SHIPPED[r % 3])).run()
         home.switch_page("pages/mistakes.py")

@@ -27,6 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 from benchmarks import browser as B  # noqa: E402
+from benchmarks.browser import child, rss_mb  # noqa: E402
 from core import bundle, runs as run_folder  # noqa: E402
 from core.data import home_dir  # noqa: E402
 
@@ -97,28 +98,6 @@ def malformed(n: int, seed: int = 0) -> list[tuple[str, bytes]]:
         lambda i: (f"bomb{i}.png", bytes(bomb)),
     ]
     return [makers[i % len(makers)](i) for i in range(n)]
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def child(pid: int, module: str) -> int | None:
-    """The child process of `pid` running `python -m <module>`."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for kid in (task / "children").read_text().split():
-            try:
-                if module in Path(f"/proc/{kid}/cmdline").read_bytes().decode(errors="replace"):
-                    return int(kid)
-            except OSError:
-                pass
-    return None
 
 
 class Peak:

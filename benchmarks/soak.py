@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from benchmarks import browser as B  # noqa: E402
-from benchmarks.faults import child, pick_model, rss_mb  # noqa: E402
+from benchmarks.browser import child, rss_mb  # noqa: E402
+from benchmarks.faults import pick_model  # noqa: E402
 
 MODELS = ("cnn", "improved", "baseline")
 

@@ -17,8 +17,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
-import numpy as np
-
 from core import bundle, models, train
 from core.data import load_mnist
 from core.evaluate import predict_proba
@@ -50,8 +48,8 @@ def main(argv=None) -> int:
         print(f"done {name}: test {meta['test_accuracy']:.2%} in {wall:.0f} s", file=sys.stderr, flush=True)
     print(f"\n{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, no GPU")
-    print(f"| model | parameters | epochs | fit s | wall s | val acc | test acc | inference img/s |")
-    print(f"|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | parameters | epochs | fit s | wall s | val acc | test acc | inference img/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, params, epochs, fit, wall, val, test, rate in rows:
         print(f"| {name} | {params:,} | {epochs} | {fit:.0f} | {wall:.0f} | {val:.2%} | {test:.2%} | {rate:,.0f} |")
     return 0

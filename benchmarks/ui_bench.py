@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 from benchmarks import browser as B  # noqa: E402
+from benchmarks.browser import child, rss_mb  # noqa: E402
 
 DIGITS = list(B.DIGITS.items())
 
@@ -42,7 +43,6 @@ def phone_photo(digit, size=(4000, 3000)) -> bytes:
     import io
 
     import numpy as np
-    from PIL import Image
 
     from core import synth
 
@@ -92,21 +92,6 @@ def session(args) -> list:
         page = open_draw_page(browser, url)
         barrier.wait()
         return draw_many(page, strokes, [])
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        kids = (task / "children").read_text().split()
-        out += [int(k) for k in kids]
-    return out
 
 
 def main(argv=None) -> int:
@@ -162,9 +147,9 @@ def main(argv=None) -> int:
         print(f"stroke end -> answer visible, {args.sessions} sessions drawing at once"
               f"{f' (browsers at nice {args.nice})' if args.nice else ''}: {summary([m for r in runs for m in r])}")
 
-        worker = [c for c in children(server.pid)]
+        worker = child(server.pid, "core.service")
         mem = rss_mb(server.pid)
-        kids = sum(rss_mb(c) for c in worker)
+        kids = rss_mb(worker) if worker else 0.0
         print(f"server memory (RSS): Streamlit {mem:.0f} MB + model worker {kids:.0f} MB = {mem + kids:.0f} MB "
               f"(three shipped models loaded)")
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from core import bundle, models, train
-from core.data import Mnist
 
 
 def test_bundle_is_complete(tiny_bundle, tiny_mnist):
