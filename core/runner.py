@@ -10,7 +10,8 @@ restarted server) sees the same run:
 - `request.json`: the settings of each run in the job (one, or two for "train both");
 - `events.jsonl`: what the worker did, one JSON object a line (begin, batch, epoch, saved, end);
 - `stop`: present when someone pressed Stop; the worker stops after the current batch.
-The worker's side is `core/worker.py`; renaming, deleting and cleaning runs is `core/runs.py`.
+Reading a job folder is `core/jobs.py`; the worker's side is `core/worker.py`; renaming,
+deleting and cleaning runs is `core/runs.py`.
 One at a time: the worker holds an exclusive lock on `<runs>/.train.lock` for as long as it lives
 (the kernel drops it when the process dies, however it dies), so a second start is refused with
 the running job, and a job whose worker is gone without an `end` event is reported as failed.
@@ -24,16 +25,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from . import bundle, models, train
+from .jobs import JOBS_DIR, DamagedJob, Job, job_folders, read
 
 LOCK_FILE = ".train.lock"
-JOBS_DIR = ".jobs"
-# a worker silent this long is stuck: starting takes ~10 s and a batch well under a second for the
-# networks the page trains (none makes extra training images, which would take minutes unreported)
-HUNG_AFTER = 60.0
 END_GRACE = 5.0  # s a start waits for a worker that has said "end" to let go of the lock
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,108 +49,10 @@ class RunError(RuntimeError):
     """A run could not be started, renamed or deleted; the message says why, for the user."""
 
 
-@dataclass
-class Job:
-    """A job's state as read from its folder: what was asked, what happened so far."""
-    id: str
-    folder: Path
-    request: dict
-    events: list = field(default_factory=list)
-    alive: bool = False  # its worker still holds the lock
-
-    @property
-    def configs(self) -> list[dict]:
-        return self.request["configs"]
-
-    @property
-    def state(self) -> str:
-        """running, done, stopped or failed."""
-        end = next((e for e in reversed(self.events) if e["event"] == "end"), None)
-        if end is not None:
-            return end["state"]
-        return "running" if self.alive else "failed"
-
-    @property
-    def error(self) -> str | None:
-        errors = [e["message"] for e in self.events if e["event"] == "error"]
-        if errors:
-            return errors[-1]
-        if self.state == "failed":
-            return "the training worker stopped without a word (killed, out of memory, or the server restarted)"
-        return None
-
-    @property
-    def seconds(self) -> float:
-        """Wall time from the request to the end (or to now): start-up included, as a user waits."""
-        end = next((e["t"] for e in reversed(self.events) if e["event"] == "end"), None)
-        return (end or time.time()) - self.request["created"]
-
-    @property
-    def silent(self) -> float:
-        """Seconds since the worker last said anything (its request counts as the first word)."""
-        last = max([e["t"] for e in self.events] + [self.request["created"]])
-        return time.time() - last
-
-    @property
-    def hung(self) -> bool:
-        """Running, but silent for longer than a worker ever is (it reports every BATCH_EVERY s)."""
-        return self.state == "running" and self.silent > HUNG_AFTER
-
-    def of(self, kind: str, run: int | None = None) -> list[dict]:
-        return [e for e in self.events if e["event"] == kind and (run is None or e.get("run") == run)]
-
-    @property
-    def run(self) -> int:
-        """Index of the run in progress (or the last one)."""
-        return max((e["run"] for e in self.events if "run" in e), default=0)
-
-    def history(self, run: int) -> dict:
-        """Keras-style {metric: [per epoch]} of one run so far."""
-        out: dict = {}
-        for e in self.of("epoch", run):
-            for k, v in e["logs"].items():
-                out.setdefault(k, []).append(v)
-        return out
-
-    def progress(self) -> dict:
-        """Where the current run is: epoch, batch, fraction done, seconds elapsed and left."""
-        run = self.run
-        begin = next(iter(self.of("begin", run)), None)
-        cfg = self.configs[run]
-        out = {"run": run, "runs": len(self.configs), "name": self.request["names"][run], "model": cfg["model"],
-               "epochs": cfg["epochs"], "epoch": 0, "step": 0, "steps": 0, "fraction": 0.0,
-               "elapsed": 0.0, "left": None}
-        if begin is None:
-            return out
-        last = ([begin] + self.of("batch", run) + self.of("epoch", run))
-        last = max(last, key=lambda e: e["t"])
-        done_epochs = len(self.of("epoch", run))
-        steps = begin["steps"]
-        step = steps if last["event"] == "epoch" else last.get("step", 0)
-        epoch = done_epochs if last["event"] == "epoch" else last.get("epoch", 0)
-        fraction = min(1.0, (epoch * steps + step) / max(1, cfg["epochs"] * steps))
-        end = time.time() if self.state == "running" else last["t"]
-        elapsed = end - begin["t"]
-        left = elapsed / fraction * (1 - fraction) if fraction > 0.02 and self.state == "running" else None
-        out.update(epoch=epoch, step=step, steps=steps, fraction=fraction, elapsed=elapsed, left=left)
-        return out
-
-    def summary(self) -> str:
-        p = self.progress()
-        left = f", about {p['left']:.0f} s left" if p["left"] is not None else ""
-        return (f"{p['name']} ({p['model']}, {p['epochs']} epochs), run {p['run'] + 1} of {p['runs']}, "
-                f"{p['fraction']:.0%} done{left}")
-
-
 # Seconds per training image per epoch at each model's own settings, from `make bench` (README,
 # 2026-11-24, 2-core machine): the estimate until this machine has runs of its own to go by.
 RATE = {"linear": 3.6e-5, "mlp": 6.5e-5, "keras_example": 4.0e-4, "cnn_fast": 5.3e-4, "cnn": 1.1e-3}
 START_UP = 8.0  # s: the worker's TensorFlow import, MNIST from the cache, the test set scored, the save
-
-
-def snapshot_path(folder: Path, run: int) -> Path:
-    """Where the worker keeps what run `run` of the job has learned so far (core.inside)."""
-    return Path(folder) / f"snapshots-{run}.npz"
 
 
 def train_images(cfg: models.TrainConfig, total: int = 60000) -> int:
@@ -202,40 +102,6 @@ def _try_lock(f, wait: float = 0.0) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
-
-
-class DamagedJob(ValueError):
-    """A job folder whose request cannot be read (0 bytes after a crash, edited by hand)."""
-
-
-def read(folder: Path, alive: bool) -> Job:
-    """The job in `folder`; `alive`: its worker still holds the lock (the caller knows which job
-    is the newest readable one)."""
-    folder = Path(folder)
-    try:
-        request = json.loads((folder / "request.json").read_text())
-        if not isinstance(request, dict) or not isinstance(request.get("configs"), list) \
-                or not isinstance(request.get("names"), list) or not isinstance(request.get("created"), (int, float)):
-            raise ValueError("not a job request")
-    except (OSError, ValueError) as e:
-        raise DamagedJob(f"{folder / 'request.json'}: {e}") from None
-    events = []
-    path = folder / "events.jsonl"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                pass  # a line being written right now
-    return Job(folder.name, folder, request, events, alive)
-
-
-def job_folders(runs: Path) -> list[Path]:
-    """Job folders, oldest first (ids sort by their UTC time)."""
-    jobs = runs / JOBS_DIR
-    if not jobs.is_dir():
-        return []
-    return sorted((d for d in jobs.iterdir() if (d / "request.json").is_file()), key=lambda d: d.name)
 
 
 def latest(runs_dir: str | Path | None = None) -> Job | None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import bundle
 from .data import home_dir
-from .runner import RunError, job_folders, latest
+from .jobs import job_folders
+from .runner import RunError, latest
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # used with fullmatch: "$" lets a trailing newline pass
 KEEP_JOBS = 20  # finished job folders kept (their events are what the live panel replays)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from . import inside, models, train
 from .data import load_mnist
-from .runner import snapshot_path, train_images
+from .jobs import snapshot_path
+from .runner import train_images
 
 NICE = 19  # the worker yields the CPU to the dashboard (drawing, reloads) while it trains; alone, it runs at full speed
 BATCH_EVERY = 0.25  # seconds between progress events: smooth enough, cheap on 60,000/32 batches

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from app import cache, frame, ui
-from core import evaluate, figures, inside, models, runner, runs, train
+from core import evaluate, figures, inside, jobs, models, runner, runs, train
 
 frame.page_setup()
 st.title("Train & compare")
@@ -117,7 +117,7 @@ def live() -> None:
             st.caption("The curves appear after the first epoch.")
         if state == "running":
             try:
-                snaps = inside.read_snapshots(runner.snapshot_path(job.folder, p["run"]))
+                snaps = inside.read_snapshots(jobs.snapshot_path(job.folder, p["run"]))
             except inside.SnapshotError:
                 snaps = None  # being written right now: the next second shows it
             if snaps is not None and (panel := inside.learned(snaps, len(snaps) - 1)):

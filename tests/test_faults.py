@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from core import bundle, runner
+from core import bundle, jobs, runner
 from core import runs as run_folder
 from tests.test_app import TRAIN, no_exception
 
@@ -47,9 +47,9 @@ def test_a_meta_with_wrong_types_is_left_out_on_every_page(app_test, runs, chang
 
 
 def test_a_damaged_job_file_is_skipped(app_test, runs):
-    jobs = runs / runner.JOBS_DIR
-    (jobs / "20991231-235959-000000001-1").mkdir(parents=True)
-    (jobs / "20991231-235959-000000001-1" / "request.json").write_bytes(b"")  # 0 bytes after a crash
+    folder = runs / jobs.JOBS_DIR / "20991231-235959-000000001-1"
+    folder.mkdir(parents=True)
+    (folder / "request.json").write_bytes(b"")  # 0 bytes after a crash
     assert runner.latest(runs) is None and len(runner.damaged(runs)) == 1
     at = app_test(TRAIN)
     no_exception(at)
@@ -154,7 +154,7 @@ def test_clean_removes_leftovers_old_jobs_and_orphaned_scores(tmp_path):
     (runs / ".tmp-1-meta.json").write_text("")
     (runs / ".deleted-x-1").mkdir()
     for i in range(run_folder.KEEP_JOBS + 3):
-        job = runs / runner.JOBS_DIR / f"20260101-0000{i:02d}-000000000-1"
+        job = runs / jobs.JOBS_DIR / f"20260101-0000{i:02d}-000000000-1"
         job.mkdir(parents=True)
         (job / "request.json").write_text(json.dumps({"configs": [], "names": [], "created": 0}))
     caches.mkdir()
@@ -163,7 +163,7 @@ def test_clean_removes_leftovers_old_jobs_and_orphaned_scores(tmp_path):
     removed = run_folder.clean(runs, caches)
     assert {".kept-new-abc", ".tmp-1-meta.json", ".deleted-x-1", "gone-0123-mnist.npy"} <= set(removed)
     assert (runs / "kept").is_dir() and (caches / "kept-0123-mnist.npy").is_file()
-    assert len(list((runs / runner.JOBS_DIR).iterdir())) == run_folder.KEEP_JOBS
+    assert len(list((runs / jobs.JOBS_DIR).iterdir())) == run_folder.KEEP_JOBS
 
 
 def test_an_upload_is_read_once_not_on_every_rerun(app_test, monkeypatch):
@@ -193,7 +193,7 @@ def test_more_than_50_files_are_capped_with_a_message(app_test):
 def test_a_damaged_job_that_sorts_later_does_not_hide_the_running_one(runs, tiny_npz):
     from tests.test_runner import SLOW, wait
 
-    future = runs / runner.JOBS_DIR / "20991231-235959-000000001-1"
+    future = runs / jobs.JOBS_DIR / "20991231-235959-000000001-1"
     future.mkdir(parents=True)
     (future / "request.json").write_bytes(b"")
     job = runner.start([SLOW], runs, data=tiny_npz)

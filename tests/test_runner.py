@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core import bundle, models, runner, worker
+from core import bundle, jobs, models, runner, worker
 from core import runs as run_folder
 
 
@@ -142,7 +142,7 @@ def test_rename_and_delete_runs_only(tmp_path):
 
 def test_progress_from_events():
     now = time.time()
-    job = runner.Job("j", None, {"configs": [{"model": "mlp", "epochs": 4}], "names": ["m"]}, [
+    job = jobs.Job("j", None, {"configs": [{"model": "mlp", "epochs": 4}], "names": ["m"]}, [
         {"event": "begin", "run": 0, "steps": 100, "t": now - 10},
         {"event": "epoch", "run": 0, "epoch": 1, "logs": {"loss": 0.5}, "t": now - 6},
         {"event": "batch", "run": 0, "epoch": 1, "step": 50, "t": now - 1},
@@ -152,7 +152,7 @@ def test_progress_from_events():
     assert p["fraction"] == pytest.approx(150 / 400)
     assert p["left"] == pytest.approx(10 / 0.375 * 0.625, rel=0.05)
     assert job.history(0) == {"loss": [0.5]}
-    assert runner.Job("j", None, job.request, job.events, alive=False).state == "failed"
+    assert jobs.Job("j", None, job.request, job.events, alive=False).state == "failed"
 
 
 @pytest.mark.mnist
@@ -178,8 +178,8 @@ def test_a_silent_worker_is_hung_and_can_be_ended(tmp_path, tiny_npz, monkeypatc
     job = runner.start([SLOW], tmp_path, data=tiny_npz)
     job = wait(tmp_path, lambda j: j.of("batch"))
     assert not job.hung
-    monkeypatch.setattr(time, "time", lambda real=time.time: real() + runner.HUNG_AFTER + 5)
-    assert job.hung and job.silent > runner.HUNG_AFTER  # what the page sees a minute later
+    monkeypatch.setattr(time, "time", lambda real=time.time: real() + jobs.HUNG_AFTER + 5)
+    assert job.hung and job.silent > jobs.HUNG_AFTER  # what the page sees a minute later
     monkeypatch.undo()
     runner.end(job)
     job = wait(tmp_path, lambda j: j.state != "running", timeout=10)
@@ -200,7 +200,7 @@ def test_busy_while_another_tab_starts_never_names_the_finished_job(tmp_path, mo
 
     monkeypatch.setattr(runner, "END_GRACE", 0.2)
     cfg = models.spec("linear").defaults.with_(epochs=1)
-    old = tmp_path / runner.JOBS_DIR / "20260101-000000-000000000-1"  # an earlier job, finished
+    old = tmp_path / jobs.JOBS_DIR / "20260101-000000-000000000-1"  # an earlier job, finished
     old.mkdir(parents=True)
     bundle.write_text_atomic(old / "request.json", json.dumps(
         {"configs": [dataclasses.asdict(cfg)], "names": ["old"], "data": None, "created": 1.0}))
