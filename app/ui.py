@@ -157,11 +157,14 @@ def steps(step_images) -> None:
 
 
 def panels(shown, key: str) -> None:
-    """core.inside panels, one grid figure each, in order (layer by layer)."""
+    """core.inside panels in order (layer by layer): a title, the tiles with their labels, and
+    what they show."""
     for i, p in enumerate(shown):
-        st.plotly_chart(figures.mosaic(p.images, p.labels, p.cols, p.title, p.diverging),
-                        config={"displayModeBar": False}, key=f"{key}_panel{i}")
-        st.caption(p.about)
+        with st.container(key=f"{key}_panel{i}"):
+            st.markdown(f"**{p.title}**")
+            grid = figures.tile_grid(p.images, p.labels, p.cols, p.diverging)
+            st.image(grid, width=min(grid.shape[1], 760), output_format="PNG")  # PNG: blocks stay sharp
+            st.caption(p.about)
 
 
 def gallery(images, captions, width: int = 84) -> None:

@@ -3,9 +3,11 @@
 - the per-epoch snapshots' share of a training (baseline and improved, their recipes);
 - the snapshots' file size in each shipped bundle;
 - one image through the model worker's `inside` call (what the Draw page's Inside view waits for);
-- the Map: the test set placed on each shipped model's main feature axes, first time and from disk.
+- the Map: the test set placed on each shipped model's main feature axes, first time and from disk;
+- with --browser: from a stroke's end to the Draw page's Inside view redrawn, in Chromium.
 
     python benchmarks/inside_bench.py [--repeats 50] [--skip-training]
+    python benchmarks/inside_bench.py --browser 20   # the Inside view's time on screen, in Chromium
 """
 from __future__ import annotations
 
@@ -57,11 +59,72 @@ def training_overhead(mnist) -> None:
               f"snapshots: {spent[0] / (total - spent[0]):+.1%}", flush=True)
 
 
+INSIDE_UPDATE_JS = """() => { window.__insideChange = new Promise((resolve) => {
+  // From the next pointerup (a stroke's end, or the Undo button) to the last change inside the
+  // Inside view, once the script run that made it is over and the view has been still for 0.5 s.
+  let start = null, last = null;
+  const obs = new MutationObserver((ms) => {
+    if (start !== null && ms.some((m) => (m.target.closest ? m.target : m.target.parentElement)?.closest('.st-key-inside')))
+      last = performance.now();
+  });
+  obs.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  window.addEventListener('pointerup', () => {
+    start = performance.now();
+    const poll = () => {
+      const now = performance.now(), app = document.querySelector('[data-testid=stApp]');
+      if (last !== null && app.dataset.testScriptState === 'notRunning' && now - last > 500) {
+        obs.disconnect(); resolve(last - start);
+      } else if (now - start > 15000) { obs.disconnect(); resolve(null); }
+      else setTimeout(poll, 20);
+    };
+    setTimeout(poll, 20);
+  }, {capture: true, once: true});
+}); }"""
+BAR = [[(80, 42), (140, 40)]]  # a bar on top of a "1": it reads 7, and Undo takes it back to 1
+UNDO = "[data-testid=stBidiComponentIsolated] .dc-toolbar button[title=Undo]"
+
+
+def browser_latency(changes: int) -> None:
+    """In Chromium, the Draw page with the shipped default model and its Inside view open: a "1"
+    turned into a "7" by a stroke, then back by Undo, `changes` times; each time, the ms from the
+    pointer's release to the Inside view's last change on screen."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from benchmarks import browser as B
+
+    times, answers = [], []
+    with B.streamlit_server() as server, B.chromium() as browser:
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(server.url + "/draw")
+        B.wait_ready(page, 120)
+        B.wait_canvas(page)
+        B.draw_and_time(page, B.ONE)
+        page.get_by_text("Inside the network").click()
+        page.wait_for_function("() => document.querySelectorAll('.st-key-inside img').length >= 1",
+                               timeout=60000)
+        B.wait_ready(page)
+        for i in range(changes):
+            page.evaluate(INSIDE_UPDATE_JS)
+            if i % 2 == 0:
+                B.stroke(page, BAR[0])
+            else:
+                page.locator(UNDO).click()
+            times.append(page.evaluate("() => window.__insideChange"))
+            answers.append(B.headline(page))
+    done = sorted(t for t in times if t is not None)
+    print(f"stroke or undo -> Inside view redrawn, in Chromium ({len(done)} of {changes} changes seen; answers "
+          f"{' '.join(dict.fromkeys(answers))}): median {statistics.median(done):.0f} ms, max {done[-1]:.0f} ms", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--skip-training", action="store_true")
+    ap.add_argument("--browser", type=int, default=0, metavar="N",
+                    help="only the Inside view's time on screen in Chromium, over N changes of the drawing")
     args = ap.parse_args(argv)
+    if args.browser:
+        browser_latency(args.browser)
+        return 0
     mnist = load_mnist()
     if not args.skip_training:
         training_overhead(mnist)

@@ -247,28 +247,43 @@ def risk_coverage(curve: dict, point: tuple | None = None, title: str = "") -> g
 
 
 # ---------------------------------------------------------------- inside the network
-def mosaic(images, titles, cols: int = 10, title: str = "", diverging: bool = True, height: int | None = None) -> go.Figure:
-    """Small images in a grid (one heatmap, gaps between tiles), each titled. `diverging`: a
-    red-blue scale centred on 0 (weights: red raises the class or unit, blue lowers it)."""
-    images = np.asarray(images, np.float32)
-    n, h, w = images.shape
-    rows = max(1, -(-n // cols))
-    grid = np.full((rows * (h + 2), cols * (w + 2)), np.nan, np.float32)
-    for k, img in enumerate(images):
-        r, c = divmod(k, cols)
-        grid[r * (h + 2) + 2: r * (h + 2) + 2 + h, c * (w + 2) + 1: c * (w + 2) + 1 + w] = img
-    limit = float(np.nanmax(np.abs(images))) if n else 1.0
-    scale = dict(colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit) if diverging else dict(colorscale="Greys_r")
-    fig = go.Figure(go.Heatmap(z=grid, showscale=False, hoverongaps=False, hovertemplate="%{z:.3f}<extra></extra>",
-                               **scale))
-    for k, text in enumerate(titles):
-        r, c = divmod(k, cols)
-        fig.add_annotation(x=c * (w + 2) + 1 + w / 2, y=r * (h + 2) + 0.5, text=text, showarrow=False,
-                           font=dict(size=10), yanchor="middle")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(title=title, height=height or 60 + rows * max(70, 600 // cols), margin=dict(l=0, r=0, t=40, b=0))
-    return fig
+def tiles(images, diverging: bool = True, side: int = 84) -> list[np.ndarray]:
+    """Small images as RGB tiles, enlarged to about `side` pixels (nearest: each pixel stays a block), on
+    one colour scale for the lot. `diverging`: blue (negative) - white (0) - red (positive), for
+    weights and contributions (red raises the class or unit, blue lowers it); else black to white,
+    for activations. Images, not a Plotly chart: the Inside view is on screen in a fraction of
+    the time (four charts of 16 tiles took ~200 ms to draw in the browser)."""
+    x = np.asarray(images, np.float32)
+    if diverging:
+        t = np.clip(x / max(float(np.abs(x).max(initial=0)), 1e-12), -1, 1)[..., None]
+        red, white, blue = np.array([178, 24, 43], np.float32), np.float32(255), np.array([33, 102, 172], np.float32)
+        rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
+    else:
+        top = max(float(x.max(initial=0)), 1e-12)
+        rgb = np.repeat(np.clip(x / top, 0, 1)[..., None] * 255, 3, axis=-1)
+    scale = max(1, round(side / max(1, x.shape[-1])))
+    rgb = np.kron(rgb.astype(np.uint8), np.ones((1, scale, scale, 1), np.uint8))
+    return list(rgb)
+
+
+def tile_grid(images, labels, cols: int = 10, diverging: bool = True, side: int = 84) -> np.ndarray:
+    """The tiles of `tiles` in one RGB image, `cols` a row, each under its label: one picture per
+    panel, so the browser fetches one file, not one per tile."""
+    from PIL import Image, ImageDraw
+
+    small = tiles(images, diverging, side)
+    if not small:
+        return np.full((1, 1, 3), 255, np.uint8)
+    th, tw = small[0].shape[:2]
+    label_h, gap = 14, 4
+    rows = -(-len(small) // cols)
+    grid = Image.new("RGB", (cols * (tw + gap), rows * (th + label_h + gap)), "white")
+    draw = ImageDraw.Draw(grid)
+    for k, (tile, text) in enumerate(zip(small, labels)):
+        x, y = (k % cols) * (tw + gap), (k // cols) * (th + label_h + gap)
+        draw.text((x + tw / 2, y + label_h / 2), str(text), fill=(60, 60, 60), anchor="mm")
+        grid.paste(Image.fromarray(tile), (x, y + label_h))
+    return np.asarray(grid)
 
 
 def learning(epochs, accuracy, at: int | None = None, title: str = "") -> go.Figure:

@@ -168,22 +168,22 @@ def activations(model, image: np.ndarray) -> dict:
                     "templates": kernels[0].T.reshape(-1, 28, 28), "probs": probs}
         hidden = np.maximum(pixels @ kernels[0] + _bias(model, 0), 0)
         return {"kind": "dense", "hidden": hidden, "w_in": kernels[0], "w_out": kernels[1], "probs": probs}
-    probe, names = _probe(keras, net)
-    result = [np.asarray(o)[0] for o in probe([x], training=False)]  # one image: drop the batch axis
-    probs = result[-1] if net is model else np.asarray(model(x, training=False))[0]
+    probe, names = _probe(keras, model, net)
+    result = [np.asarray(o)[0] for o in probe(x)]  # one image: drop the batch axis
+    probs = result[-1]
     return {"kind": "conv", "layers": [(n, np.moveaxis(a, -1, 0).astype(np.float16)) for n, a in zip(names, result[:-1])],
             "probs": probs, "networks": len(models.members(model))}
 
 
-_PROBES = weakref.WeakKeyDictionary()  # model -> (a model whose outputs are every convolution's, names)
+_PROBES = weakref.WeakKeyDictionary()  # model -> (a function giving every convolution's output, names)
 
 
-def _probe(keras, model):
-    """Each convolution's output after what follows it (batch norm, ReLU), and the probabilities;
-    built once per model."""
+def _probe(keras, model, net):
+    """Each convolution's output in `net` (the model, or its first averaged network) after what
+    follows it (batch norm, ReLU), and the model's probabilities; built once per model."""
     if model in _PROBES:
         return _PROBES[model]
-    names, outputs, layers = [], [], model.layers
+    names, outputs, layers = [], [], net.layers
     for i, layer in enumerate(layers):
         if layer.__class__.__name__ != "Conv2D":
             continue
@@ -192,7 +192,12 @@ def _probe(keras, model):
             j += 1
         names.append(layer.name)
         outputs.append(layers[j].output)
-    _PROBES[model] = keras.Model(model.inputs, outputs + [model.outputs[0]]), names
+    import tensorflow as tf
+
+    probe = keras.Model(net.inputs, outputs)
+    # traced once: an eager call costs ~25 ms of Python, the graph ~3 ms
+    _PROBES[model] = tf.function(lambda x: [*probe(x, training=False), model(x, training=False)],
+                                 reduce_retracing=True), names
     return _PROBES[model]
 
 

@@ -171,7 +171,7 @@ def test_train_a_baseline_watch_it_and_find_it_in_the_table(tab, server):
     tab.wait_for_function("() => /epoch \\d of 3 · batch/.test(document.querySelector('.st-key-live')?.innerText || '')",
                           timeout=10000)
     assert tab.locator(".st-key-train_epochs input[type=range]").input_value() == "3"  # the settings stayed
-    tab.wait_for_selector(".st-key-live_weights .js-plotly-plot", timeout=30000)  # the templates, as they form
+    tab.wait_for_selector(".st-key-live_weights img", timeout=30000)  # the templates, as they form
     points = "() => document.querySelector('.st-key-live .js-plotly-plot')?.data?.[0]?.x?.length || 0"
     tab.wait_for_function(f"() => ({points})() >= 1", timeout=60000)
     first = tab.evaluate(points)
@@ -350,7 +350,7 @@ def test_map_click_a_point_then_lasso_a_group(tab, server):
 def test_inside_view_of_a_drawing(page):
     B.draw_and_time(page, B.SEVEN)
     page.get_by_text("Inside the network").click()
-    page.wait_for_function("() => document.querySelectorAll('.st-key-inside .js-plotly-plot').length >= 4",
+    page.wait_for_function("() => document.querySelectorAll('.st-key-inside img').length >= 4",  # a grid a layer
                            timeout=60000)
     page.screenshot(path=SHOTS / "inside-draw.png", full_page=True)
     assert page.locator("[data-testid=stException]").count() == 0
@@ -359,7 +359,7 @@ def test_inside_view_of_a_drawing(page):
 def test_watch_a_run_learn(tab, server):
     tab.goto(server.url + "/train")
     B.wait_ready(tab, 120)
-    tab.wait_for_selector(".st-key-weights .js-plotly-plot", timeout=60000)
+    tab.wait_for_selector(".st-key-weights img", timeout=60000)
     B.wait_ready(tab)
     # the newest runs (a run trained earlier in this module), else the shipped baseline and improved
     assert tab.locator(".st-key-weights [data-testid=stSlider]").count() >= 1

@@ -94,3 +94,22 @@ def test_difference_colours_improvement_blue():
     heat = figures.difference(diff).data[0]
     z = np.asarray(heat.z)
     assert z[4, 4] > 0 and z[4, 9] > 0 and np.asarray(heat.customdata)[4, 9] == -3
+
+
+def test_tiles_keep_every_pixel_a_block_on_one_scale():
+    weights = np.array([[[-1.0, 0.0], [0.0, 2.0]], [[2.0, 2.0], [2.0, 2.0]]])
+    a, b = figures.tiles(weights, diverging=True, side=8)
+    assert a.shape == (8, 8, 3) and a.dtype == np.uint8
+    assert a[0, 0].tolist() != a[7, 7].tolist() and a[0, 4].tolist() == [255, 255, 255]  # blue-ish, red, white at 0
+    assert a[7, 7].tolist() == b[0, 0].tolist()  # one scale for the lot: 2.0 is the same red in both
+    grey = figures.tiles(np.array([[[0.0, 5.0]]]), diverging=False, side=2)[0]
+    assert grey[0, 0].tolist() == [0, 0, 0] and grey[0, 1].tolist() == [255, 255, 255]
+
+
+def test_a_tile_grid_is_one_picture_with_a_label_over_each_tile():
+    grid = figures.tile_grid(np.ones((10, 5, 5)), [f"f{i}" for i in range(10)], cols=4, side=20)
+    assert grid.shape == (3 * (20 + 14 + 4), 4 * (20 + 4), 3)  # 3 rows of 4
+    assert (grid[14:34, :20] == [178, 24, 43]).all()  # the first tile, under its label
+    assert (grid[:14, :20] < 200).any()  # the label is drawn
+    assert (grid[2 * 38 + 14:, 2 * 24:] == 255).all()  # no tiles past the tenth
+
