@@ -18,7 +18,7 @@ def runs_in(folder) -> list[str]:
     return [p.name for p in bundle.available(folder) if p.parent == folder]
 
 
-def wait(runs, until, timeout=120.0):
+def wait(runs, until, timeout=600.0):  # returns as soon as `until`; long only on a busy day
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = runner.latest(runs)
