@@ -43,8 +43,8 @@ class Snapshots:
 def dense_kernels(model) -> list[np.ndarray]:
     """The kernels of the model's Dense layers, first to last; none for a convolutional network
     (its one Dense layer reads feature maps, not pixels)."""
-    if any(layer.__class__.__name__ in ("Conv2D", "Functional") for layer in model.layers):
-        return []  # a convolutional network, or several networks averaged (core.ensemble)
+    if len(models.members(model)) > 1 or any(layer.__class__.__name__ == "Conv2D" for layer in model.layers):
+        return []  # several networks averaged (core.ensemble), or a convolutional network
     return [layer.get_weights()[0] for layer in model.layers if layer.__class__.__name__ == "Dense"]
 
 
@@ -157,7 +157,8 @@ def activations(model, image: np.ndarray) -> dict:
     import keras
 
     x = image.astype(np.float32)[None]
-    net = models.members(model)[0]  # of several networks averaged, the first: they all see alike
+    nets = models.members(model)
+    net = nets[0]  # of several networks averaged, the first: they all see alike
     conv = [layer for layer in net.layers if layer.__class__.__name__ == "Conv2D"]
     if not conv:
         kernels = dense_kernels(model)
@@ -170,9 +171,8 @@ def activations(model, image: np.ndarray) -> dict:
         return {"kind": "dense", "hidden": hidden, "w_in": kernels[0], "w_out": kernels[1], "probs": probs}
     probe, names = _probe(keras, model, net)
     result = [np.asarray(o)[0] for o in probe(x)]  # one image: drop the batch axis
-    probs = result[-1]
     return {"kind": "conv", "layers": [(n, np.moveaxis(a, -1, 0).astype(np.float16)) for n, a in zip(names, result[:-1])],
-            "probs": probs, "networks": len(models.members(model))}
+            "probs": result[-1], "networks": len(nets)}
 
 
 _PROBES = weakref.WeakKeyDictionary()  # model -> (a function giving every convolution's output, names)
@@ -194,10 +194,14 @@ def _probe(keras, model, net):
         outputs.append(layers[j].output)
     import tensorflow as tf
 
-    probe = keras.Model(net.inputs, outputs)
+    if net is model:  # one graph: the convolutions' outputs and the probabilities in one pass
+        probe = keras.Model(model.inputs, outputs + [model.outputs[0]])
+        run = lambda x: probe(x, training=False)  # noqa: E731
+    else:  # the first network's insides are not tensors of the averaged model: two calls
+        inner = keras.Model(net.inputs, outputs)
+        run = lambda x: [*inner(x, training=False), model(x, training=False)]  # noqa: E731
     # traced once: an eager call costs ~25 ms of Python, the graph ~3 ms
-    _PROBES[model] = tf.function(lambda x: [*probe(x, training=False), model(x, training=False)],
-                                 reduce_retracing=True), names
+    _PROBES[model] = tf.function(run, reduce_retracing=True), names
     return _PROBES[model]
 
 
