@@ -21,6 +21,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
+from benchmarks import browser as B  # noqa: E402
 from core import bundle, inside, models, train  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 from core.service import Service  # noqa: E402
@@ -88,9 +89,6 @@ def browser_latency(changes: int) -> None:
     """In Chromium, the Draw page with the shipped default model and its Inside view open: a "1"
     turned into a "7" by a stroke, then back by Undo, `changes` times; each time, the ms from the
     pointer's release to the Inside view's last change on screen."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from benchmarks import browser as B
-
     times, answers = [], []
     with B.streamlit_server() as server, B.chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
