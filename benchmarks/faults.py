@@ -27,7 +27,6 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 from benchmarks import browser as B  # noqa: E402
-from benchmarks.browser import child, rss_mb  # noqa: E402
 from core import bundle, runs as run_folder  # noqa: E402
 from core.data import home_dir  # noqa: E402
 
@@ -105,7 +104,7 @@ class Peak:
 
     def __init__(self, pids: dict[str, int | None]):
         self.pids = {k: v for k, v in pids.items() if v}
-        self.start = {k: rss_mb(p) for k, p in self.pids.items()}
+        self.start = {k: B.rss_mb(p) for k, p in self.pids.items()}
         self.peak = dict(self.start)
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -114,7 +113,7 @@ class Peak:
     def _run(self):
         while not self.done.wait(0.02):
             for k, p in self.pids.items():
-                self.peak[k] = max(self.peak[k], rss_mb(p))
+                self.peak[k] = max(self.peak[k], B.rss_mb(p))
 
     def stop(self) -> dict[str, float]:
         self.done.set()
@@ -191,7 +190,7 @@ def kill_training(page, server, count: Count) -> None:
     page.locator(".st-key-go_train button").click()
     page.wait_for_function("() => /epoch \\d of/.test(document.querySelector('.st-key-live')?.innerText || '')",
                            timeout=300000)
-    os.kill(child(server.pid, "core.worker"), signal.SIGKILL)
+    os.kill(B.child(server.pid, "core.worker"), signal.SIGKILL)
     time.sleep(2)
     visit(page, server.url + "/train", count, "Train, training worker killed")
     live = page.locator(".st-key-live").inner_text()
@@ -251,20 +250,20 @@ def main(argv=None) -> int:
 
             # 3. the model worker killed
             B.reset_canvas(page)
-            os.kill(child(server.pid, "core.service"), signal.SIGKILL)
+            os.kill(B.child(server.pid, "core.service"), signal.SIGKILL)
             start = time.perf_counter()
             B.stroke(page, B.SEVEN[0])
             text = B.wait_answer_change(page, "no digit", 120)
             count.check(page, "Draw, model worker killed")
             print(f"model worker killed: next answer {text.splitlines()[0]!r} after "
-                  f"{time.perf_counter() - start:.1f} s; new worker {child(server.pid, 'core.service')}", flush=True)
+                  f"{time.perf_counter() - start:.1f} s; new worker {B.child(server.pid, 'core.service')}", flush=True)
 
             # 4. the training worker killed mid-run
             if not args.no_training:
                 kill_training(page, server, count)
 
             # 5. odd images, one at a time, with the memory they cost
-            worker_pid = child(server.pid, "core.service")
+            worker_pid = B.child(server.pid, "core.service")
             for kind, (data, fname, number) in odd_images().items():
                 visit(page, server.url + "/draw", count, "Draw")
                 if number:

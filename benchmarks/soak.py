@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from benchmarks import browser as B  # noqa: E402
-from benchmarks.browser import child, rss_mb  # noqa: E402
 from benchmarks.faults import pick_model  # noqa: E402
 
 MODELS = ("cnn", "improved", "baseline")
@@ -38,8 +37,8 @@ def main(argv=None) -> int:
         B.reset_canvas(page)
 
         def memory() -> str:
-            worker = child(server.pid, "core.service")
-            return f"server {rss_mb(server.pid):.0f} MB, model worker {rss_mb(worker) if worker else 0:.0f} MB"
+            worker = B.child(server.pid, "core.service")
+            return f"server {B.rss_mb(server.pid):.0f} MB, model worker {B.rss_mb(worker) if worker else 0:.0f} MB"
 
         print(f"start: {memory()}", flush=True)
         start, last_train, last_print, strokes, rounds, slow = time.monotonic(), -1e9, time.monotonic(), 0, 0, 0

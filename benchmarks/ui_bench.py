@@ -26,7 +26,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 from benchmarks import browser as B  # noqa: E402
-from benchmarks.browser import child, rss_mb  # noqa: E402
 
 DIGITS = list(B.DIGITS.items())
 
@@ -147,9 +146,9 @@ def main(argv=None) -> int:
         print(f"stroke end -> answer visible, {args.sessions} sessions drawing at once"
               f"{f' (browsers at nice {args.nice})' if args.nice else ''}: {summary([m for r in runs for m in r])}")
 
-        worker = child(server.pid, "core.service")
-        mem = rss_mb(server.pid)
-        kids = rss_mb(worker) if worker else 0.0
+        worker = B.child(server.pid, "core.service")
+        mem = B.rss_mb(server.pid)
+        kids = B.rss_mb(worker) if worker else 0.0
         print(f"server memory (RSS): Streamlit {mem:.0f} MB + model worker {kids:.0f} MB = {mem + kids:.0f} MB "
               f"(three shipped models loaded)")
 
