@@ -163,7 +163,8 @@ def preprocessing_mismatch(meta: bundle.Meta) -> str | None:
     calibrated on) images prepared by another version of the pipeline than the one making them."""
     now = preprocess.PREPROCESS_VERSION
     trained = meta.preprocess_version
-    if meta.config.get("drawn") and trained != now:
+    alike = {trained, now} <= preprocess.SAME_TRAINING_IMAGES
+    if meta.config.get("drawn") and trained != now and not alike:
         return (f"this model learned from drawings prepared by preprocessing version {trained}; these images are "
                 f"prepared by version {now}, so its figures here may be off. Retrain it.")
     calibrated = (meta.calibration or {}).get("preprocess_version")

@@ -14,7 +14,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage as ndi
 
-PREPROCESS_VERSION = 2  # recorded in every bundle; bump when the pipeline's output changes
+PREPROCESS_VERSION = 3  # recorded in every bundle; bump when the pipeline's output changes
+# Versions that prepare the images a network trains on alike, so a model trained under one needs
+# no retraining for the other. 3 (ruled lines, the page's edge) changed 0.1% of core.train's brush
+# drawings, 0.6% of its styled digits, 1.3% of its non-digits, and 5.9% of the gate's photos by 3.8
+# grey levels on average (benchmarks/paper_bench.py).
+SAME_TRAINING_IMAGES = frozenset({2, 3})
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
 # ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
 # size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit.
@@ -37,6 +42,7 @@ class Options:
     despeckle: bool = True  # drop specks far smaller than the digit
     stroke: bool = True  # bring stroke width into MNIST's range
     centre: bool = True  # centre by mass as MNIST did; off: centre the bounding box
+    paper: bool = True  # drop ruled lines and the paper's edge in photos; off: all ink is the digit's
 
 
 DEFAULT_OPTIONS = Options()
@@ -177,8 +183,12 @@ def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
         # A low percentile, not the median, so that even a big fat digit is not taken for paper.
         step = max(1, max(ink.shape) // 32)
         thumb = ink[::step, ::step]
-        background = ndi.percentile_filter(thumb, 20, size=max(5, max(thumb.shape) // 3), mode="nearest")
-        background = _under_big_ink(thumb, ndi.uniform_filter(background, 3, mode="nearest"))
+        size = max(5, max(thumb.shape) // 3)
+        eroded = ndi.uniform_filter(ndi.percentile_filter(thumb, 20, size=size, mode="nearest"), 3, mode="nearest")
+        # Then spread back (an opening): where the page ends in a photo, the lighter table beside
+        # it would otherwise pull the paper's estimate down and leave a band of paper as "ink".
+        opened = ndi.maximum_filter(eroded, size=size, mode="nearest") if options.paper else eroded
+        background = _under_big_ink(thumb, eroded, opened)
         size = (ink.shape[1], ink.shape[0])
         ink = ink - np.asarray(Image.fromarray(background, mode="F").resize(size, Image.Resampling.BILINEAR))
     else:
@@ -188,21 +198,33 @@ def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     return np.clip(ink, 0, 1).astype(np.float32)
 
 
-def _under_big_ink(thumb: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """The paper under ink wider than the filter's window, from the paper around it.
+def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray) -> np.ndarray:
+    """The paper's shade, from the window-based estimate `eroded`, corrected where it fails.
 
-    A window-based estimate takes the inside of a filled shape or a very fat stroke for paper and
-    would leave only its outline. Inside each inked region (holes filled) the paper is taken as
-    the smooth interpolation of the paper pixels around it, when that is lower.
+    It takes the inside of a filled shape or a very fat stroke for paper and would leave only its
+    outline: inside each inked region (holes filled) the paper is taken as the smooth
+    interpolation of the paper pixels around it, when that is lower. And where the page ends in a
+    photo, the lighter table beside it pulls the estimate down and leaves a band of shaded paper
+    as "ink": an inked region that reaches the image's border, stands no higher than the page and
+    covers less than half the picture takes `opened` (the estimate spread back), which follows the page up to its edge.
     """
-    inked = ndi.binary_fill_holes(ndi.binary_dilation(thumb - background > MIN_CONTRAST))
+    inked = ndi.binary_fill_holes(ndi.binary_dilation(thumb - eroded > MIN_CONTRAST))
     paper = (~inked).astype(np.float32)
     if not inked.any() or paper.sum() < 0.1 * paper.size:
-        return background
+        return eroded
     sigma = max(thumb.shape) / 4
     weight = ndi.gaussian_filter(paper, sigma, mode="nearest")
     around = ndi.gaussian_filter(thumb * paper, sigma, mode="nearest") / np.maximum(weight, 1e-6)
-    return np.where(inked, np.minimum(background, around), background).astype(np.float32)
+    background = np.where(inked, np.minimum(eroded, around), eroded)
+    if opened is not eroded:
+        labels, n = ndi.label(inked)
+        level = np.asarray(ndi.median(thumb, labels, np.arange(1, n + 1)))
+        border = np.zeros(n + 1, bool)
+        border[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+        small = np.bincount(labels.ravel(), minlength=n + 1)[1:] < 0.5 * labels.size  # else: polarity is in doubt
+        shade = np.concatenate([[False], (level <= np.median(thumb[~inked]) + MIN_CONTRAST) & small]) & border
+        background = np.where(shade[labels], opened, background)
+    return background.astype(np.float32)
 
 
 def otsu(values: np.ndarray) -> float:
@@ -226,6 +248,8 @@ def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     threshold = max(otsu(strong / peak) * peak if strong.size else 0, 0.3 * peak, MIN_CONTRAST * 0.8)
     # Hysteresis: faint parts of a stroke are kept when they connect to clearly inked pixels.
     low = ink > max(0.4 * threshold, 0.5 * MIN_CONTRAST)
+    if options.paper:
+        low = without_ruling(low)
     labels, n = ndi.label(low, structure=np.ones((3, 3)))
     if n == 0:
         return low
@@ -235,6 +259,66 @@ def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     seeded[0] = False
     min_area = max(0.06 * areas[seeded].max(initial=0), 2e-5 * low.size, 2) if options.despeckle else 1
     return (seeded & (areas >= min_area))[labels]
+
+
+RULE_SPAN = 0.8  # a ruled line runs straight across at least this share of the image ...
+RULE_WIDTH = 0.006  # ... and is at most this thick (share of the image's longer side, >= 2 px)
+
+
+def without_ruling(low: np.ndarray) -> np.ndarray:
+    """`low` without the lines of ruled or squared paper: straight, thin, axis-aligned runs across
+    most of the image (a ring's arc is not one). Where a stroke crosses a line, the stroke keeps its pixels."""
+    thick = max(2, round(RULE_WIDTH * max(low.shape)))
+    out = low
+    for axis in (1, 0):  # horizontal lines, then vertical ones
+        span = int(RULE_SPAN * low.shape[axis])
+        if span < 8:
+            continue
+        lines = thin(long_runs(out, span, axis, gap=thick), thick, axis)
+        if not lines.any():
+            continue
+        rest = out & ~lines
+        # a stroke crossing the line: the line pixels right above and below (or beside) its ink
+        near = rest.copy()
+        for k in range(1, thick + 1):
+            ahead, behind = [slice(None)] * 2, [slice(None)] * 2
+            ahead[1 - axis], behind[1 - axis] = slice(k, None), slice(None, -k)
+            near[tuple(behind)] |= rest[tuple(ahead)]
+            near[tuple(ahead)] |= rest[tuple(behind)]
+        out = rest | (near & lines)
+    return out
+
+
+def thin(lines: np.ndarray, thick: int, axis: int) -> np.ndarray:
+    """The pieces of `lines` (running along `axis`) at most `thick` thick on average: a thick bar
+    (a 7's, cropped tight) is a stroke, not a ruled line."""
+    if not lines.any():
+        return lines
+    labels, n = ndi.label(lines)
+    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    length = np.array([sl[axis].stop - sl[axis].start for sl in ndi.find_objects(labels)])
+    return np.concatenate([[False], area <= thick * length])[labels]
+
+
+def long_runs(mask: np.ndarray, span: int, axis: int = 1, gap: int = 0) -> np.ndarray:
+    """The pixels of `mask` in runs of at least `span` along `axis` (1: rows), broken by no more
+    than `gap` pixels at a time (noise breaks a faint line)."""
+    m = mask if axis == 1 else mask.T
+    out = np.zeros_like(m)
+    rows = np.flatnonzero(np.count_nonzero(m, axis=1) >= span * (1 - 0.2 * bool(gap)))  # only these can
+    if rows.size:
+        sub = m[rows]
+        if gap:  # close the gaps, on these rows only
+            sub = ndi.binary_closing(np.pad(sub, ((0, 0), (gap, gap))), structure=np.ones((1, gap + 1), bool))[:, gap:-gap]
+        flat = np.pad(sub, ((0, 0), (1, 1))).ravel()  # a False on both ends: runs never join rows
+        d = np.diff(flat.astype(np.int8))
+        starts, ends = np.flatnonzero(d == 1) + 1, np.flatnonzero(d == -1) + 1
+        long = ends - starts >= span
+        marks = np.zeros(flat.size + 1, np.int32)
+        np.add.at(marks, starts[long], 1)
+        np.add.at(marks, ends[long], -1)
+        out[rows] = (np.cumsum(marks)[:-1] > 0).reshape(rows.size, m.shape[1] + 2)[:, 1:-1] & m[rows]
+    return out if axis == 1 else out.T
 
 
 def stroke_width(mask: np.ndarray) -> float:

@@ -273,3 +273,69 @@ def test_a_cielab_tiff_is_read_or_refused_clearly():
     lab = Image.frombytes("LAB", lab.size, lab.tobytes())
     data = png_bytes(lab, "TIFF")
     assert_mnist_form(P.prepare(data).image)  # its lightness channel is the image
+
+
+def ruled(digit: np.ndarray, gap: int = 36, width: int = 1, vertical: bool = False) -> np.ndarray:
+    """Dark `digit` strokes on light ruled (or, vertical, squared) paper, lines crossing the digit."""
+    h, w = 400, 500
+    page = np.full((h, w), 210.0)
+    for k in range(width):
+        page[5 + k::gap, :] -= 70
+    if vertical:
+        page[:, 7::gap] -= 70
+    ink = np.zeros((h, w))
+    ink[100:300, 150:350] = digit / 255.0
+    return np.clip(page - 110 * ink, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("width,vertical", [(1, False), (2, False), (1, True)])
+def test_ruled_and_squared_paper_lines_are_not_ink(width, vertical):
+    page = ruled(stroke_digit(), width=width, vertical=vertical)
+    out = P.prepare(page)
+    assert similar(out.image, P.prepare(stroke_digit()).image, tol=6)
+    x, y, w, h = out.box
+    assert 140 <= x <= 210 and 90 <= y <= 150 and w < 220 and h < 220  # the digit's box, not the page's
+    off = P.prepare(page, P.Options(paper=False))
+    assert off.box[2] > 400  # without the step, the lines joined the digit: the test can fail
+
+
+def test_a_stroke_crossing_a_ruled_line_stays_whole():
+    mask = np.zeros((100, 200), bool)
+    mask[50, :] = True  # a ruled line
+    mask[20:80, 90:94] = True  # a stroke across it
+    out = P.without_ruling(mask)
+    assert out[20:80, 90:94].all() and not out[50, :80].any() and not out[50, 100:].any()
+
+
+@pytest.mark.parametrize("width", [5, 30])
+def test_the_bar_of_a_tightly_cropped_seven_is_kept(width):
+    a = stroke_digit(width=width)
+    ys, xs = np.nonzero(a > 128)
+    crop = a[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]  # the 7's bar runs from edge to edge
+    mask = crop > 128
+    assert (P.without_ruling(mask) == mask).all()
+    assert (P.prepare(crop).image == P.prepare(crop, P.Options(paper=False)).image).all()
+
+
+def test_a_faint_line_broken_by_noise_is_still_a_line():
+    mask = np.zeros((100, 200), bool)
+    mask[50, :] = True
+    mask[50, 40:42] = mask[50, 120] = False  # gaps of 2 and 1 px
+    mask[20:80, 90:94] = True
+    out = P.without_ruling(mask)
+    assert not out[50, :80].any() and out[20:80, 90:94].all()
+
+
+@pytest.mark.parametrize("side", ["left", "bottom"])
+def test_the_paper_edge_in_a_photo_is_not_ink(side):
+    """A photo where the page ends inside the picture: a lighter table strip and shade on the paper."""
+    h, w = 400, 400
+    yy, xx = np.mgrid[0:h, 0:w]
+    page = 200 - 80 * np.exp(-(xx if side == "left" else h - 1 - yy) / 80.0)  # darker towards the edge
+    edge = (xx < 40) if side == "left" else (yy > h - 40)
+    page = np.where(edge, 215, page)  # beyond the page: a light table
+    ink = np.zeros((h, w))
+    ink[80:280, 130:330] = stroke_digit() / 255.0
+    photo = np.clip(page * (1 - 0.5 * ink), 0, 255).astype(np.uint8)
+    assert similar(P.prepare(photo).image, P.prepare(stroke_digit()).image, tol=8)
+    assert not similar(P.prepare(photo, P.Options(paper=False)).image, P.prepare(stroke_digit()).image, tol=8)
