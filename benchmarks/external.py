@@ -88,6 +88,7 @@ ABLATIONS = {  # each switches one preprocessing step off
     "no specks": dict(despeckle=False),
     "no stroke fix": dict(stroke=False),
     "no centring": dict(centre=False),
+    "no paper step": dict(paper=False),  # ruled lines and the page's edge taken for ink
 }
 
 

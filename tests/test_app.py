@@ -83,6 +83,10 @@ def test_upload_good_and_bad_files_each_get_an_answer(app_test):
     assert "seven.jpg" not in warnings
     assert "7" in answers and "no digit" in answers  # the photo is read; the blob is refused
     assert headlines(at).count("7") == 3  # photo, 16-bit and transparent
+    bars = [h.proto.body for h in at.get("html") if "class='probabilities'" in h.proto.body]
+    assert len(bars) >= 3 and all(b.count("title='") == 10 for b in bars)
+    sevens = [b for b in bars if re.search(r"title='7: (9\d|100)\.\d%'(?:(?!title=).)*#e4572e", b)]
+    assert len(sevens) == 3  # each seven's bar is the tall, highlighted one
 
 
 def test_decompression_bomb_is_refused_politely(app_test):
