@@ -72,7 +72,7 @@ def main() -> None:
     for k, kind in enumerate(("drawn", "styled", "photo", "nondigit")):
         n, mad = changed(training_images(kind, x, y, args.per_kind, np.random.default_rng(k)))
         print(f"  {kind:<10} {n:5d} of {args.per_kind} ({100 * n / args.per_kind:.1f}%), "
-              f"mean difference of those {mad:.1f} grey levels")
+              f"mean difference of those {mad:.2f} grey levels")
     rec = Recognizer(args.bundle)
     print(f"\nthe suite (MNIST test digits, seed {suite.SUITE_SEED}), {args.per_kind} each, {args.bundle}:")
     print(f"  {'style':<14} {'changed':>7}   off: right / misread / refused     on: right / misread / refused")

@@ -14,11 +14,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage as ndi
 
+from .lines import without_ruling
+
 PREPROCESS_VERSION = 3  # recorded in every bundle; bump when the pipeline's output changes
 # Versions that prepare the images a network trains on alike, so a model trained under one needs
-# no retraining for the other. 3 (ruled lines, the page's edge) changed 0.1% of core.train's brush
-# drawings, 0.6% of its styled digits, 1.3% of its non-digits, and 5.9% of the gate's photos by 3.8
-# grey levels on average (benchmarks/paper_bench.py).
+# no retraining for the other. 3 (ruled lines, the page's edge) changed none of 1,000 of core.train's
+# brush drawings, 1 of its styled digits, 1.2% of its non-digits, and 5.8% of the gate's photos by
+# 3.8 grey levels on average (benchmarks/paper_bench.py, 2026-11-26).
 SAME_TRAINING_IMAGES = frozenset({2, 3})
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
 # ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
@@ -259,66 +261,6 @@ def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     seeded[0] = False
     min_area = max(0.06 * areas[seeded].max(initial=0), 2e-5 * low.size, 2) if options.despeckle else 1
     return (seeded & (areas >= min_area))[labels]
-
-
-RULE_SPAN = 0.8  # a ruled line runs straight across at least this share of the image ...
-RULE_WIDTH = 0.006  # ... and is at most this thick (share of the image's longer side, >= 2 px)
-
-
-def without_ruling(low: np.ndarray) -> np.ndarray:
-    """`low` without the lines of ruled or squared paper: straight, thin, axis-aligned runs across
-    most of the image (a ring's arc is not one). Where a stroke crosses a line, the stroke keeps its pixels."""
-    thick = max(2, round(RULE_WIDTH * max(low.shape)))
-    out = low
-    for axis in (1, 0):  # horizontal lines, then vertical ones
-        span = int(RULE_SPAN * low.shape[axis])
-        if span < 8:
-            continue
-        lines = thin(long_runs(out, span, axis, gap=thick), thick, axis)
-        if not lines.any():
-            continue
-        rest = out & ~lines
-        # a stroke crossing the line: the line pixels right above and below (or beside) its ink
-        near = rest.copy()
-        for k in range(1, thick + 1):
-            ahead, behind = [slice(None)] * 2, [slice(None)] * 2
-            ahead[1 - axis], behind[1 - axis] = slice(k, None), slice(None, -k)
-            near[tuple(behind)] |= rest[tuple(ahead)]
-            near[tuple(ahead)] |= rest[tuple(behind)]
-        out = rest | (near & lines)
-    return out
-
-
-def thin(lines: np.ndarray, thick: int, axis: int) -> np.ndarray:
-    """The pieces of `lines` (running along `axis`) at most `thick` thick on average: a thick bar
-    (a 7's, cropped tight) is a stroke, not a ruled line."""
-    if not lines.any():
-        return lines
-    labels, n = ndi.label(lines)
-    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    length = np.array([sl[axis].stop - sl[axis].start for sl in ndi.find_objects(labels)])
-    return np.concatenate([[False], area <= thick * length])[labels]
-
-
-def long_runs(mask: np.ndarray, span: int, axis: int = 1, gap: int = 0) -> np.ndarray:
-    """The pixels of `mask` in runs of at least `span` along `axis` (1: rows), broken by no more
-    than `gap` pixels at a time (noise breaks a faint line)."""
-    m = mask if axis == 1 else mask.T
-    out = np.zeros_like(m)
-    rows = np.flatnonzero(np.count_nonzero(m, axis=1) >= span * (1 - 0.2 * bool(gap)))  # only these can
-    if rows.size:
-        sub = m[rows]
-        if gap:  # close the gaps, on these rows only
-            sub = ndi.binary_closing(np.pad(sub, ((0, 0), (gap, gap))), structure=np.ones((1, gap + 1), bool))[:, gap:-gap]
-        flat = np.pad(sub, ((0, 0), (1, 1))).ravel()  # a False on both ends: runs never join rows
-        d = np.diff(flat.astype(np.int8))
-        starts, ends = np.flatnonzero(d == 1) + 1, np.flatnonzero(d == -1) + 1
-        long = ends - starts >= span
-        marks = np.zeros(flat.size + 1, np.int32)
-        np.add.at(marks, starts[long], 1)
-        np.add.at(marks, ends[long], -1)
-        out[rows] = (np.cumsum(marks)[:-1] > 0).reshape(rows.size, m.shape[1] + 2)[:, 1:-1] & m[rows]
-    return out if axis == 1 else out.T
 
 
 def stroke_width(mask: np.ndarray) -> float:

@@ -299,33 +299,6 @@ def test_ruled_and_squared_paper_lines_are_not_ink(width, vertical):
     assert off.box[2] > 400  # without the step, the lines joined the digit: the test can fail
 
 
-def test_a_stroke_crossing_a_ruled_line_stays_whole():
-    mask = np.zeros((100, 200), bool)
-    mask[50, :] = True  # a ruled line
-    mask[20:80, 90:94] = True  # a stroke across it
-    out = P.without_ruling(mask)
-    assert out[20:80, 90:94].all() and not out[50, :80].any() and not out[50, 100:].any()
-
-
-@pytest.mark.parametrize("width", [5, 30])
-def test_the_bar_of_a_tightly_cropped_seven_is_kept(width):
-    a = stroke_digit(width=width)
-    ys, xs = np.nonzero(a > 128)
-    crop = a[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]  # the 7's bar runs from edge to edge
-    mask = crop > 128
-    assert (P.without_ruling(mask) == mask).all()
-    assert (P.prepare(crop).image == P.prepare(crop, P.Options(paper=False)).image).all()
-
-
-def test_a_faint_line_broken_by_noise_is_still_a_line():
-    mask = np.zeros((100, 200), bool)
-    mask[50, :] = True
-    mask[50, 40:42] = mask[50, 120] = False  # gaps of 2 and 1 px
-    mask[20:80, 90:94] = True
-    out = P.without_ruling(mask)
-    assert not out[50, :80].any() and out[20:80, 90:94].all()
-
-
 @pytest.mark.parametrize("side", ["left", "bottom"])
 def test_the_paper_edge_in_a_photo_is_not_ink(side):
     """A photo where the page ends inside the picture: a lighter table strip and shade on the paper."""

@@ -1,0 +1,69 @@
+"""The lines of ruled or squared paper, found in an ink mask so that they are not taken for ink.
+
+A ruled line is straight, thin and runs across most of the picture; a stroke of a digit is none of
+these at once (a 7's bar, cropped tight, runs across but is as thick as the pen). Where a stroke
+crosses a line, the stroke keeps its pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+RULE_SPAN = 0.8  # a ruled line runs straight across at least this share of the image ...
+RULE_WIDTH = 0.006  # ... and is at most this thick (share of the image's longer side, >= 2 px)
+
+
+def without_ruling(low: np.ndarray) -> np.ndarray:
+    """`low` without the lines of ruled or squared paper: straight, thin, axis-aligned runs across
+    most of the image (a ring's arc is not one). Where a stroke crosses a line, the stroke keeps its pixels."""
+    thick = max(2, round(RULE_WIDTH * max(low.shape)))
+    out = low
+    for axis in (1, 0):  # horizontal lines, then vertical ones
+        span = int(RULE_SPAN * low.shape[axis])
+        if span < 8:
+            continue
+        lines = thin(long_runs(out, span, axis, gap=thick), thick, axis)
+        if not lines.any():
+            continue
+        rest = out & ~lines
+        # a stroke crossing the line: the line pixels right above and below (or beside) its ink
+        near = rest.copy()
+        for k in range(1, thick + 1):
+            ahead, behind = [slice(None)] * 2, [slice(None)] * 2
+            ahead[1 - axis], behind[1 - axis] = slice(k, None), slice(None, -k)
+            near[tuple(behind)] |= rest[tuple(ahead)]
+            near[tuple(ahead)] |= rest[tuple(behind)]
+        out = rest | (near & lines)
+    return out
+
+
+def thin(lines: np.ndarray, thick: int, axis: int) -> np.ndarray:
+    """The pieces of `lines` (running along `axis`) at most `thick` thick on average: a thick bar
+    (a 7's, cropped tight) is a stroke, not a ruled line."""
+    if not lines.any():
+        return lines
+    labels, n = ndi.label(lines)
+    area = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    length = np.array([sl[axis].stop - sl[axis].start for sl in ndi.find_objects(labels)])
+    return np.concatenate([[False], area <= thick * length])[labels]
+
+
+def long_runs(mask: np.ndarray, span: int, axis: int = 1, gap: int = 0) -> np.ndarray:
+    """The pixels of `mask` in runs of at least `span` along `axis` (1: rows), broken by no more
+    than `gap` pixels at a time (noise breaks a faint line)."""
+    m = mask if axis == 1 else mask.T
+    out = np.zeros_like(m)
+    rows = np.flatnonzero(np.count_nonzero(m, axis=1) >= span * (1 - 0.2 * bool(gap)))  # only these can
+    if rows.size:
+        sub = m[rows]
+        if gap:  # close the gaps, on these rows only
+            sub = ndi.binary_closing(np.pad(sub, ((0, 0), (gap, gap))), structure=np.ones((1, gap + 1), bool))[:, gap:-gap]
+        flat = np.pad(sub, ((0, 0), (1, 1))).ravel()  # a False on both ends: runs never join rows
+        d = np.diff(flat.astype(np.int8))
+        starts, ends = np.flatnonzero(d == 1) + 1, np.flatnonzero(d == -1) + 1
+        long = ends - starts >= span
+        marks = np.zeros(flat.size + 1, np.int32)
+        np.add.at(marks, starts[long], 1)
+        np.add.at(marks, ends[long], -1)
+        out[rows] = (np.cumsum(marks)[:-1] > 0).reshape(rows.size, m.shape[1] + 2)[:, 1:-1] & m[rows]
+    return out if axis == 1 else out.T
