@@ -189,7 +189,7 @@ def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
         eroded = ndi.uniform_filter(ndi.percentile_filter(thumb, 20, size=size, mode="nearest"), 3, mode="nearest")
         # Then spread back (an opening): where the page ends in a photo, the lighter table beside
         # it would otherwise pull the paper's estimate down and leave a band of paper as "ink".
-        opened = ndi.maximum_filter(eroded, size=size, mode="nearest") if options.paper else eroded
+        opened = ndi.maximum_filter(eroded, size=size, mode="nearest") if options.paper else None
         background = _under_big_ink(thumb, eroded, opened)
         size = (ink.shape[1], ink.shape[0])
         ink = ink - np.asarray(Image.fromarray(background, mode="F").resize(size, Image.Resampling.BILINEAR))
@@ -200,7 +200,7 @@ def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     return np.clip(ink, 0, 1).astype(np.float32)
 
 
-def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray) -> np.ndarray:
+def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray | None = None) -> np.ndarray:
     """The paper's shade, from the window-based estimate `eroded`, corrected where it fails.
 
     It takes the inside of a filled shape or a very fat stroke for paper and would leave only its
@@ -208,7 +208,8 @@ def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray) ->
     interpolation of the paper pixels around it, when that is lower. And where the page ends in a
     photo, the lighter table beside it pulls the estimate down and leaves a band of shaded paper
     as "ink": an inked region that reaches the image's border, stands no higher than the page and
-    covers less than half the picture takes `opened` (the estimate spread back), which follows the page up to its edge.
+    covers less than half the picture takes `opened` (the estimate spread back, when given), which
+    follows the page up to its edge.
     """
     inked = ndi.binary_fill_holes(ndi.binary_dilation(thumb - eroded > MIN_CONTRAST))
     paper = (~inked).astype(np.float32)
@@ -218,12 +219,13 @@ def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray) ->
     weight = ndi.gaussian_filter(paper, sigma, mode="nearest")
     around = ndi.gaussian_filter(thumb * paper, sigma, mode="nearest") / np.maximum(weight, 1e-6)
     background = np.where(inked, np.minimum(eroded, around), eroded)
-    if opened is not eroded:
+    if opened is not None:
         labels, n = ndi.label(inked)
         level = np.asarray(ndi.median(thumb, labels, np.arange(1, n + 1)))
         border = np.zeros(n + 1, bool)
         border[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
-        small = np.bincount(labels.ravel(), minlength=n + 1)[1:] < 0.5 * labels.size  # else: polarity is in doubt
+        # (a region over half the picture: the polarity itself is in doubt, leave it)
+        small = np.bincount(labels.ravel(), minlength=n + 1)[1:] < 0.5 * labels.size
         shade = np.concatenate([[False], (level <= np.median(thumb[~inked]) + MIN_CONTRAST) & small]) & border
         background = np.where(shade[labels], opened, background)
     return background.astype(np.float32)
