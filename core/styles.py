@@ -135,6 +135,31 @@ def phone(digit, label, rng):
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
+def squared(digit, label, rng):
+    """Pen on squared (graph) paper, scanned in colour: light blue or grey lines both ways every
+    4-8 mm, 1-2 px, crossing the digit; dark blue or black ink; JPEG. Held out: preprocessing's
+    ruled-line step was made on `pencil`'s ruled paper, not on this."""
+    side = int(rng.integers(100, 240))
+    w, h = side + int(rng.integers(40, 260)), side + int(rng.integers(40, 260))
+    paper = np.ones((h, w, 3)) * rng.uniform(225, 252)
+    line = np.array([[150, 185, 230], [170, 170, 170], [130, 200, 200]][rng.integers(3)], float)
+    gap, width = int(rng.integers(18, 40)), int(rng.integers(1, 3))
+    grid = np.zeros((h, w), bool)
+    for k in range(width):
+        grid[int(rng.integers(0, gap)) + k::gap, :] = True
+        grid[:, int(rng.integers(0, gap)) + k::gap] = True
+    paper[grid] = line
+    ink = np.zeros((h, w))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    ink[y: y + side, x: x + side] = _up(digit, side) / 255.0
+    colour = np.array([[20, 25, 90], [25, 25, 30]][rng.integers(2)], float)
+    a = (ink * rng.uniform(0.8, 1.0))[..., None]
+    img = Image.fromarray(np.clip(paper * (1 - a) + colour * a + rng.normal(0, 3, (h, w, 1)), 0, 255).astype(np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=int(rng.integers(60, 92)))
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
 def slanted(digit, label, rng):
     """Italic writing: sheared by 20 degrees either way."""
     s = np.tan(np.deg2rad(20)) * rng.choice([-1, 1])
@@ -199,6 +224,7 @@ DIGIT_STYLES = {
     "slant20": Style(slanted, "slant", False, "sheared 20 degrees"),
     "rotate15": Style(rotated, "rotate", False, "rotated 10-15 degrees"),
     "aspect": Style(squeezed, "aspect", False, "squeezed or stretched 0.6-1.6"),
+    "squared": Style(squared, "squared", False, "pen on squared paper, colour scan, JPEG"),  # last: the others keep their seeds
 }
 
 
