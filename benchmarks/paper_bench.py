@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
-from core import bundle, gate, preprocess, styles, suite, synth
+from core import bundle, preprocess, styles, suite, synth, train
 from core.data import load_mnist
 from core.recognizer import Recognizer
 
@@ -26,23 +26,10 @@ OFF = preprocess.Options(paper=False)
 
 
 def training_images(kind: str, x, y, n: int, rng) -> list:
-    """Raw images as core.train._extra_chunk and core.calibrate draw them (before preprocessing)."""
-    seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
-    families = [fam.make for fam in styles.NONDIGIT_FAMILIES.values() if fam.seen]
-    fonts = styles.fonts(seen=True)
-    out = []
-    for i in rng.choice(len(x), n, replace=False):
-        if kind == "drawn":
-            out.append(synth.brush_drawing(x[i], rng, float(rng.integers(8, 41))))
-        elif kind == "styled":
-            out.append(styles.digit_image(seen[rng.integers(len(seen))], x[i], y[i], rng))
-        elif kind == "photo":
-            out.append(synth.photo(x[i], rng))
-        elif rng.random() < 0.5:
-            out.append(gate.present(gate.nondigit_ink(rng, x, fonts), rng))
-        else:
-            out.append(gate.present(np.asarray(families[rng.integers(len(families))](rng).convert("L")), rng))
-    return out
+    """Raw images as core.train (drawn, styled, nondigit) and core.calibrate (photo) draw them."""
+    sources = train.extra_sources()
+    return [synth.photo(x[i], rng) if kind == "photo" else train.extra_image(kind, x[i], y[i], x, rng, sources)
+            for i in rng.choice(len(x), n, replace=False)]
 
 
 def changed(raw) -> tuple[int, float]:

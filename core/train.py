@@ -37,24 +37,36 @@ def split(mnist: Mnist, cfg: models.TrainConfig):
 NOT_A_DIGIT = 10  # the label of the 11th class (TrainConfig.nondigits)
 
 
-def _extra_chunk(args):
-    """Prepared images of one kind made from the digits `x` (runs in a worker process):
-    "drawn" (round brush on the canvas), "styled" (a seen style of core.styles) or "nondigit"."""
-    kind, x, y, seed = args
-    rng = np.random.default_rng(seed)
+def extra_sources():
+    """What extra_image draws from: the seen digit styles (the brush has its own kind), the seen
+    non-digit families, and the seen fonts."""
     seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
     families = [fam.make for fam in styles.NONDIGIT_FAMILIES.values() if fam.seen]
-    fonts = styles.fonts(seen=True)
+    return seen, families, styles.fonts(seen=True)
+
+
+def extra_image(kind: str, digit, label: int, x, rng, sources):
+    """One image of `kind`, as a person sends it (before preprocessing): "drawn" (round brush on the
+    canvas), "styled" (a seen style of core.styles) or "nondigit"; `sources` from extra_sources."""
+    seen, families, fonts = sources
+    if kind == "drawn":
+        return synth.brush_drawing(digit, rng, float(rng.integers(8, 41)))
+    if kind == "styled":
+        return styles.digit_image(seen[rng.integers(len(seen))], digit, label, rng)
+    if rng.random() < 0.5:  # the gate's generator: glyphs, traced strokes, curves, digit pairs
+        return gate.present(gate.nondigit_ink(rng, x, fonts), rng)
+    # a seen family of the suite, on a canvas or on paper like any upload
+    return gate.present(np.asarray(families[rng.integers(len(families))](rng).convert("L")), rng)
+
+
+def _extra_chunk(args):
+    """Prepared images of one kind made from the digits `x` (runs in a worker process)."""
+    kind, x, y, seed = args
+    rng = np.random.default_rng(seed)
+    sources = extra_sources()
     images, labels = [], []
     for i, digit in enumerate(x):
-        if kind == "drawn":
-            img = synth.brush_drawing(digit, rng, float(rng.integers(8, 41)))
-        elif kind == "styled":
-            img = styles.digit_image(seen[rng.integers(len(seen))], digit, y[i], rng)
-        elif rng.random() < 0.5:  # the gate's generator: glyphs, traced strokes, curves, digit pairs
-            img = gate.present(gate.nondigit_ink(rng, x, fonts), rng)
-        else:  # a seen family of the suite, on a canvas or on paper like any upload
-            img = gate.present(np.asarray(families[rng.integers(len(families))](rng).convert("L")), rng)
+        img = extra_image(kind, digit, y[i], x, rng, sources)
         p = preprocess.prepare(img)
         if p.blank and kind != "drawn":
             continue  # a style that lost all its ink teaches nothing
