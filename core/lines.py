@@ -15,7 +15,8 @@ RULE_WIDTH = 0.006  # ... and is at most this thick (share of the image's longer
 
 def without_ruling(low: np.ndarray) -> np.ndarray:
     """`low` without the lines of ruled or squared paper: straight, thin, axis-aligned runs across
-    most of the image (a ring's arc is not one). Where a stroke crosses a line, the stroke keeps its pixels."""
+    most of the image (a ring's arc is not one). Where a stroke crosses a line, the stroke keeps
+    its pixels."""
     thick = max(2, round(RULE_WIDTH * max(low.shape)))
     out = low
     for axis in (1, 0):  # horizontal lines, then vertical ones
@@ -53,11 +54,14 @@ def long_runs(mask: np.ndarray, span: int, axis: int = 1, gap: int = 0) -> np.nd
     than `gap` pixels at a time (noise breaks a faint line)."""
     m = mask if axis == 1 else mask.T
     out = np.zeros_like(m)
-    rows = np.flatnonzero(np.count_nonzero(m, axis=1) >= span * (1 - 0.2 * bool(gap)))  # only these can
+    # A cheap first cut: rows with fewer ink pixels than this are passed over (a line that noise
+    # has broken into more than 20% gaps is not found).
+    rows = np.flatnonzero(np.count_nonzero(m, axis=1) >= span * (1 - 0.2 * bool(gap)))
     if rows.size:
         sub = m[rows]
         if gap:  # close the gaps, on these rows only
-            sub = ndi.binary_closing(np.pad(sub, ((0, 0), (gap, gap))), structure=np.ones((1, gap + 1), bool))[:, gap:-gap]
+            closed = ndi.binary_closing(np.pad(sub, ((0, 0), (gap, gap))), structure=np.ones((1, gap + 1), bool))
+            sub = closed[:, gap:-gap]
         flat = np.pad(sub, ((0, 0), (1, 1))).ravel()  # a False on both ends: runs never join rows
         d = np.diff(flat.astype(np.int8))
         starts, ends = np.flatnonzero(d == 1) + 1, np.flatnonzero(d == -1) + 1
