@@ -52,6 +52,21 @@ def _on_canvas(ink: np.ndarray, rng, side: int = CANVAS) -> Image.Image:
     return Image.fromarray(out)
 
 
+def _placed(digit: np.ndarray, side: int, h: int, w: int, rng) -> np.ndarray:
+    """Ink strength (0..1) of an h x w page with the digit, `side` px square, at a random place."""
+    ink = np.zeros((h, w))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    ink[y: y + side, x: x + side] = _up(digit, side) / 255.0
+    return ink
+
+
+def _jpeg(img: Image.Image, quality: int) -> Image.Image:
+    """The image as a camera or scanner delivers it: JPEG-compressed at `quality`, decoded."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
 def _affine(digit: np.ndarray, matrix) -> np.ndarray:
     """The digit at 4x scale mapped by a 2x2 matrix about its centre, on a field big enough."""
     big = _up(digit, 112).astype(float)
@@ -112,9 +127,7 @@ def pencil(digit, label, rng):
     if rng.random() < 0.6:  # ruled lines, blue-grey, every ~30-50 px
         gap = int(rng.integers(28, 50))
         paper[int(rng.integers(0, gap))::gap, :] -= rng.uniform(25, 45)
-    ink = np.zeros((h, w))
-    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    ink[y: y + side, x: x + side] = _up(digit, side) / 255.0
+    ink = _placed(digit, side, h, w, rng)
     img = paper - ink * rng.uniform(50, 90) + rng.normal(0, 4, (h, w))
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
@@ -123,16 +136,12 @@ def phone(digit, label, rng):
     """A phone photo: ink on shaded paper seen at an angle (perspective), JPEG-compressed."""
     w, h = int(rng.integers(240, 640)), int(rng.integers(240, 640))
     size = int(rng.uniform(0.3, 0.7) * min(w, h))
-    ink = np.zeros((h, w))
-    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    ink[y: y + size, x: x + size] = _up(digit, size) / 255.0
+    ink = _placed(digit, size, h, w, rng)
     img = synth.ink_on_paper(ink, rng)
     d = 0.12 * min(w, h)
     quad = [float(v) for v in np.array([0, 0, 0, h, w, h, w, 0]) + rng.uniform(-d, d, 8)]
     img = img.transform((w, h), Image.Transform.QUAD, quad, Image.Resampling.BILINEAR, fillcolor=(200, 200, 200))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=int(rng.integers(30, 75)))
-    return Image.open(io.BytesIO(buf.getvalue()))
+    return _jpeg(img, int(rng.integers(30, 75)))
 
 
 def squared(digit, label, rng):
@@ -149,15 +158,11 @@ def squared(digit, label, rng):
         grid[int(rng.integers(0, gap)) + k::gap, :] = True
         grid[:, int(rng.integers(0, gap)) + k::gap] = True
     paper[grid] = line
-    ink = np.zeros((h, w))
-    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    ink[y: y + side, x: x + side] = _up(digit, side) / 255.0
+    ink = _placed(digit, side, h, w, rng)
     colour = np.array([[20, 25, 90], [25, 25, 30]][rng.integers(2)], float)
     a = (ink * rng.uniform(0.8, 1.0))[..., None]
     img = Image.fromarray(np.clip(paper * (1 - a) + colour * a + rng.normal(0, 3, (h, w, 1)), 0, 255).astype(np.uint8))
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=int(rng.integers(60, 92)))
-    return Image.open(io.BytesIO(buf.getvalue()))
+    return _jpeg(img, int(rng.integers(60, 92)))
 
 
 def slanted(digit, label, rng):
