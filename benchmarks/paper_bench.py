@@ -32,20 +32,19 @@ def training_images(kind: str, x, y, n: int, rng) -> list:
             for i in rng.choice(len(x), n, replace=False)]
 
 
-def changed(raw) -> tuple[int, float]:
-    """(images whose prepared form differs, mean absolute difference of those, in grey levels)."""
-    a, ba = preprocess.prepare_all(raw)
-    b, bb = preprocess.prepare_all(raw, OFF)
-    diff = np.any(a != b, axis=(1, 2)) | (ba != bb)
-    mad = float(np.abs(a[diff].astype(float) - b[diff]).mean()) if diff.any() else 0.0
-    return int(diff.sum()), mad
+def differ(on, off) -> np.ndarray:
+    """Which images came out different; `on` and `off` are (images, blank) from prepare_all."""
+    return np.any(on[0] != off[0], axis=(1, 2)) | (on[1] != off[1])
 
 
-def outcome(rec, images, blank, labels) -> tuple:
-    preds = rec.classify(images)
-    ok = np.array([p.status == "ok" for p in preds]) & ~blank
-    right = np.array([p.digit for p in preds]) == labels
-    return (ok & right).mean(), (ok & ~right).mean(), 1 - ok.mean()
+def outcome(rec, name: str, prepared, labels) -> tuple:
+    """(read right, misread or given a digit, refused), scored as benchmarks/styles.py does."""
+    images, blank = prepared
+    col = suite.Column(name, "digit" if name in styles.DIGIT_STYLES else "nondigit", False, images, blank,
+                       labels, np.full(len(labels), -1))
+    row = suite.score(col, suite.judge(rec.classify, col))
+    return (row["read_right"], row["misread"], row["refused"]) if col.kind == "digit" else \
+        (0.0, row["given_a_digit"], row["refused"])
 
 
 def main() -> None:
@@ -57,7 +56,11 @@ def main() -> None:
     x, y = mnist.x_train[:55000], mnist.y_train[:55000]
     print(f"training images (core.train's generators), {args.per_kind} each: changed by the paper step")
     for k, kind in enumerate(("drawn", "styled", "photo", "nondigit")):
-        n, mad = changed(training_images(kind, x, y, args.per_kind, np.random.default_rng(k)))
+        raw = training_images(kind, x, y, args.per_kind, np.random.default_rng(k))
+        on, off = preprocess.prepare_all(raw), preprocess.prepare_all(raw, OFF)
+        diff = differ(on, off)
+        n = int(diff.sum())
+        mad = float(np.abs(on[0][diff].astype(float) - off[0][diff]).mean()) if n else 0.0
         print(f"  {kind:<10} {n:5d} of {args.per_kind} ({100 * n / args.per_kind:.1f}%), "
               f"mean difference of those {mad:.2f} grey levels")
     rec = Recognizer(args.bundle)
@@ -73,9 +76,9 @@ def main() -> None:
         t_on = time.perf_counter() - start
         off = preprocess.prepare_all(raw, OFF)
         t_off = time.perf_counter() - start - t_on
-        n = int((np.any(on[0] != off[0], axis=(1, 2)) | (on[1] != off[1])).sum())
         fmt = lambda r: " / ".join(f"{100 * v:5.1f}%" for v in r)  # noqa: E731
-        print(f"  {name:<14} {n:7d}   {fmt(outcome(rec, *off, labels))}     {fmt(outcome(rec, *on, labels))}"
+        print(f"  {name:<14} {int(differ(on, off).sum()):7d}   {fmt(outcome(rec, name, off, labels))}     "
+              f"{fmt(outcome(rec, name, on, labels))}"
               f"   ({1000 * t_off / len(raw):.1f} / {1000 * t_on / len(raw):.1f} ms an image)", flush=True)
 
 
