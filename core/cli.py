@@ -125,16 +125,20 @@ def evaluate(bundle_dir, report_dir, styles, data_path, unverified):
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.argument("members", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--read-at", type=click.IntRange(8, 28), default=28, show_default=True,
+              help="The networks read the image shrunk to N x N pixels in its 28x28 frame.")
 @data_option
 @friendly_errors
-def ensemble(out, members, data_path, unverified):
-    """Join trained bundles (MEMBERS: the same network, other seeds) into one bundle at OUT that
-    averages their logits; then calibrate OUT."""
+def ensemble(out, members, read_at, data_path, unverified):
+    """Join trained bundles (MEMBERS: the same network, other seeds; one is fine) into one bundle at
+    OUT that averages their logits; then calibrate OUT."""
     for member in members:
         read_meta(member)
-    meta = join(list(members), load_data(data_path, unverified), out)
+    meta = join(list(members), load_data(data_path, unverified), out, read_at)
     each = ", ".join(f"{_pct(m['test_accuracy'])} (seed {m['seed']})" for m in meta["members"])
-    click.echo(f"{meta['name']}: {len(members)} networks averaged: test accuracy {meta['test_accuracy']:.2%}, "
+    how = f"{len(members)} networks averaged" if len(members) > 1 else "1 network"
+    how += f", reading at {read_at} px" if read_at != 28 else ""
+    click.echo(f"{meta['name']}: {how}: test accuracy {meta['test_accuracy']:.2%}, "
                f"validation {_pct(meta['val_accuracy'])}; members: {each}; bundle {out}")
 
 

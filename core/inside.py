@@ -43,8 +43,8 @@ class Snapshots:
 def dense_kernels(model) -> list[np.ndarray]:
     """The kernels of the model's Dense layers, first to last; none for a convolutional network
     (its one Dense layer reads feature maps, not pixels)."""
-    if len(models.members(model)) > 1 or any(layer.__class__.__name__ == "Conv2D" for layer in model.layers):
-        return []  # several networks averaged (core.ensemble), or a convolutional network
+    if models.members(model)[0] is not model or any(layer.__class__.__name__ == "Conv2D" for layer in model.layers):
+        return []  # networks averaged or wrapped (core.ensemble), or a convolutional network
     return [layer.get_weights()[0] for layer in model.layers if layer.__class__.__name__ == "Dense"]
 
 
@@ -198,8 +198,8 @@ def _probe(keras, model, net):
         probe = keras.Model(model.inputs, outputs + [model.outputs[0]])
         run = lambda x: probe(x, training=False)  # noqa: E731
     else:  # the first network's insides are not tensors of the averaged model: two calls
-        inner = keras.Model(net.inputs, outputs)
-        run = lambda x: [*inner(x, training=False), model(x, training=False)]  # noqa: E731
+        inner, seen = keras.Model(net.inputs, outputs), models.view(model)
+        run = lambda x: [*inner(seen(x), training=False), model(x, training=False)]  # noqa: E731
     # traced once: an eager call costs ~25 ms of Python, the graph ~3 ms
     _PROBES[model] = tf.function(run, reduce_retracing=True), names
     return _PROBES[model]

@@ -176,20 +176,25 @@ class EnsembleError(ValueError):
     """Members that cannot be averaged (different outputs, or a head that is not linear)."""
 
 
-def average(members: list, name: str = "cnn"):
+READ_VIEW = "read_view"  # the layer of an averaged model that gives what its networks read
+
+
+def average(members: list, name: str = "cnn", read_at: int = 28):
     """One model whose output is softmax(mean of the members' logits). Each member must end in a
-    linear Dense layer (the logits) followed by a softmax."""
+    linear Dense layer (the logits) followed by a softmax. `read_at` < 28: the members read the
+    image shrunk to read_at x read_at pixels (box-averaged) in the middle of the 28x28 frame."""
     import keras
 
     L = keras.layers
     inputs = keras.Input((28, 28), name="image")
+    seen = _shrunk(L, inputs, read_at) if read_at != 28 else inputs
     feats, kernels, biases = [], [], []
     for i, member in enumerate(members):
         head = [layer for layer in member.layers if isinstance(layer, L.Dense)][-1]
         if head.get_config().get("activation") != "linear":
             raise EnsembleError(f"member {i} ({member.name}): its last Dense layer is not linear; "
                                 "its logits cannot be averaged")
-        feats.append(keras.Model(member.inputs, head.input, name=f"member_{i}")(inputs))
+        feats.append(keras.Model(member.inputs, head.input, name=f"member_{i}")(seen))
         w, b = head.get_weights()
         kernels.append(w / len(members))
         biases.append(b / len(members))
@@ -200,6 +205,43 @@ def average(members: list, name: str = "cnn"):
     logits = head(x)
     head.set_weights([np.concatenate(kernels), np.sum(biases, axis=0)])
     return keras.Model(inputs, L.Activation("softmax", dtype="float32")(logits), name=name)
+
+
+def _shrink_matrix(side: int) -> np.ndarray:
+    """P (28x28) such that P @ image @ P.T is the image box-averaged to side x side pixels and
+    centred in the 28x28 frame: output row i averages the input rows its 28/side-wide band covers."""
+    scale = 28 / side
+    lo, hi = np.arange(side)[:, None] * scale, (np.arange(side)[:, None] + 1) * scale
+    band = np.clip(np.minimum(hi, np.arange(1, 29)) - np.maximum(lo, np.arange(28)), 0, None) / scale
+    before = (28 - side) // 2
+    p = np.zeros((28, 28), np.float32)
+    p[before: before + side] = band
+    return p
+
+
+def _shrunk(L, x, side: int):
+    """`x` shrunk by two fixed linear maps (rows, then columns): plain Dense layers, so the bundle
+    needs no custom layer and reads the same in every Keras call path."""
+    if not 8 <= side <= 28:
+        raise EnsembleError(f"read_at must be between 8 and 28 pixels, not {side}")
+    p = _shrink_matrix(side)
+    cols = L.Dense(28, use_bias=False, trainable=False, name="read_cols")
+    rows = L.Dense(28, use_bias=False, trainable=False, name="read_rows")
+    x = L.Permute((2, 1))(cols(x))  # (N, 28, 28) @ P.T: each row shrunk, then rows and columns swapped
+    x = L.Permute((2, 1), name=READ_VIEW)(rows(x))
+    cols.set_weights([p.T])
+    rows.set_weights([p.T])
+    return x
+
+
+def view(model):
+    """A function giving, for a (N, 28, 28) batch, the images the model's networks read: the batch
+    itself, or (an averaged model with `read_at`) the batch shrunk."""
+    import keras
+
+    if READ_VIEW not in [layer.name for layer in model.layers]:
+        return lambda x: x
+    return keras.Model(model.inputs, model.get_layer(READ_VIEW).output)
 
 
 def members(model) -> list:

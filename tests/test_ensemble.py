@@ -64,3 +64,34 @@ def test_members_that_cannot_be_averaged_are_refused(members, tiny_mnist, tiny_b
         ensemble.combine([members[0], tiny_bundle], tiny_mnist, tmp_path / "x")
     r = CliRunner().invoke(cli.main, ["ensemble", str(tmp_path / "y"), str(members[0]), str(tmp_path / "none")])
     assert r.exit_code == 1 and "no such bundle" in r.output and "Traceback" not in r.output
+
+
+def test_read_at_shrinks_what_the_networks_read(members, tiny_mnist, tmp_path):
+    net = bundle.load(members[0])[0]
+    x = tiny_mnist.x_test[:6].astype(np.float32)
+    wrapped = models.average([net], read_at=24)
+    seen = np.asarray(models.view(wrapped)(x))
+    assert seen.shape == x.shape
+    assert not seen[:, :2].any() and not seen[:, -2:].any() and not seen[:, :, :2].any()  # a 2-px empty frame
+    assert np.allclose(seen.sum(axis=(1, 2)), x.sum(axis=(1, 2)) * (24 / 28) ** 2, rtol=1e-3)  # ink averaged, not lost
+    assert np.allclose(np.asarray(wrapped(x)), np.asarray(net(seen)), atol=1e-5)
+    assert models.view(net)(x) is x  # a plain network reads the image as it is
+
+    meta = ensemble.combine(members[:1], tiny_mnist, tmp_path / "one", read_at=24)
+    assert meta["read_at"] == 24 and len(meta["members"]) == 1
+    rec = Recognizer(tmp_path / "one")
+    act = inside.activations(rec.model, tiny_mnist.x_test[0])
+    assert act["kind"] == "conv" and act["networks"] == 1
+    assert "first of" not in inside.inside_panels(act)[0].about
+    assert np.allclose(act["probs"], np.asarray(rec.model(x[:1]))[0], atol=1e-6)
+    assert inside.dense_kernels(rec.model) == []  # the Dense layer outside reads features, not pixels
+    first_maps = act["layers"][0][1].astype(np.float32)
+    direct = inside.activations(net, models.view(rec.model)(x[:1]).numpy()[0].round().astype(np.uint8))
+    assert np.allclose(first_maps, direct["layers"][0][1].astype(np.float32), atol=0.05)  # the shrunk image's maps
+
+
+def test_read_at_out_of_range_is_a_clear_message(members, tmp_path):
+    r = CliRunner().invoke(cli.main, ["ensemble", str(tmp_path / "z"), str(members[0]), "--read-at", "40"])
+    assert r.exit_code == 2 and "40 is not in the range 8<=x<=28" in r.output and "Traceback" not in r.output
+    with pytest.raises(models.EnsembleError, match="read_at"):
+        models.average([bundle.load(members[0])[0]], read_at=4)
