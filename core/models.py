@@ -190,7 +190,11 @@ def average(members: list, name: str = "cnn", read_at: int = 28):
     seen = _shrunk(L, inputs, read_at) if read_at != 28 else inputs
     feats, kernels, biases = [], [], []
     for i, member in enumerate(members):
-        head = [layer for layer in member.layers if isinstance(layer, L.Dense)][-1]
+        heads = [layer for layer in member.layers if isinstance(layer, L.Dense)]
+        if not heads or any(isinstance(layer, keras.Model) for layer in member.layers):
+            raise EnsembleError(f"member {i} ({member.name}) is itself averaged or wraps a network: "
+                                "join the trained networks it was made from (its meta.json lists them)")
+        head = heads[-1]
         if head.get_config().get("activation") != "linear":
             raise EnsembleError(f"member {i} ({member.name}): its last Dense layer is not linear; "
                                 "its logits cannot be averaged")

@@ -95,3 +95,9 @@ def test_read_at_out_of_range_is_a_clear_message(members, tmp_path):
     assert r.exit_code == 2 and "40 is not in the range 8<=x<=28" in r.output and "Traceback" not in r.output
     with pytest.raises(models.EnsembleError, match="read_at"):
         models.average([bundle.load(members[0])[0]], read_at=4)
+
+
+def test_an_averaged_bundle_is_not_a_member(members, tiny_mnist, tmp_path):
+    ensemble.combine(members[:1], tiny_mnist, tmp_path / "one", read_at=26)
+    with pytest.raises(models.EnsembleError, match="trained networks it was made from"):
+        ensemble.combine([tmp_path / "one", members[1]], tiny_mnist, tmp_path / "two")
