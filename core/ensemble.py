@@ -5,6 +5,7 @@ here into one Keras model saved as an ordinary bundle, so everything that predic
 explains reads it like any other: its last Dense layer reads every member's features side by
 side (the novelty test and the Map use them), and each member stays whole inside it (the Inside
 view opens the first). Averaging logits is one linear layer: logits = sum_i (W_i f_i + b_i) / n.
+With `read_at` the networks read each image shrunk (the shipped CNN: one network, 26 px).
 """
 from __future__ import annotations
 
