@@ -172,7 +172,7 @@ def activations(model, image: np.ndarray) -> dict:
     probe, names = _probe(keras, model, net)
     result = [np.asarray(o)[0] for o in probe(x)]  # one image: drop the batch axis
     return {"kind": "conv", "layers": [(n, np.moveaxis(a, -1, 0).astype(np.float16)) for n, a in zip(names, result[:-1])],
-            "probs": result[-1], "networks": len(nets)}
+            "probs": result[-1], "networks": len(nets), "read_at": models.read_at(model)}
 
 
 _PROBES = weakref.WeakKeyDictionary()  # model -> (a function giving every convolution's output, names)
@@ -251,6 +251,9 @@ def inside_panels(act: dict, top: int = 16) -> list[Panel]:
     if act["kind"] == "conv":
         n = act.get("networks", 1)
         which = f" These are the first of the {n} networks whose answers are averaged." if n > 1 else ""
+        side = act.get("read_at", 28)
+        which += (f" The network reads your digit shrunk to {side} px in its 28x28 frame (it reads MNIST's test "
+                  "digits best so), so these are the maps of that image." if side != 28 else "")
         out = []
         for name, maps in act["layers"]:
             maps = np.asarray(maps, np.float32)

@@ -248,6 +248,13 @@ def view(model):
     return keras.Model(model.inputs, model.get_layer(READ_VIEW).output)
 
 
+def read_at(model) -> int:
+    """The side in pixels of the image the model's networks read (28: the image as it is)."""
+    if READ_VIEW not in [layer.name for layer in model.layers]:
+        return 28
+    return int((model.get_layer("read_rows").get_weights()[0].sum(axis=0) > 0).sum())
+
+
 def members(model) -> list:
     """The networks inside an averaged model (the model itself when it is a single network)."""
     import keras
