@@ -29,7 +29,7 @@ def test_shipped_accuracy_is_as_stated(mnist):
     assert meta.raw["data_sha256"] == mnist.sha256
     report = evaluate_bundle(bundle.PRETRAINED, mnist)
     assert report["accuracy"] >= meta.test_accuracy - 1e-9
-    assert report["accuracy"] >= 0.995
+    assert report["accuracy"] >= 0.9965  # issue 17's floor: a retrain below it does not ship
 
 
 @pytest.mark.mnist
