@@ -206,6 +206,10 @@ def model_card(meta: bundle.Meta | None) -> None:
         f"MNIST test images (validation {pct(meta.val_accuracy)})  \n"
         f"{meta.parameters:,} parameters · {epochs} · {meta.train_images:,} training images · "
         f"{meta.train_seconds:.0f} s to train · made {(meta.created or '?')[:16].replace('T', ' ')}")
+    if meta.networks > 1 or meta.read_at != 28:
+        st.markdown((f"{meta.networks} networks of other seeds, their answers averaged. " if meta.networks > 1 else "")
+                    + (f"Reads each image shrunk to {meta.read_at} px in its 28x28 frame, the size at which "
+                       "it read the validation digits best." if meta.read_at != 28 else ""))
     if cal:
         st.markdown(
             f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "

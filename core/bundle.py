@@ -141,6 +141,8 @@ class Meta:
     calibration: dict | None  # thresholds of core.calibrate; None: answers from 50% and no checks
     created: str  # UTC, ISO 8601
     preprocess_version: int | None  # the pipeline that made the images it learned from
+    read_at: int  # the side in px of the image its networks read (28: as prepared; core.ensemble)
+    networks: int  # trained networks whose logits it averages (core.ensemble); 1: one network
     raw: dict  # the whole file: fields no page reads (gate, versions, made_by) and what a writer keeps
 
     @property
@@ -185,7 +187,7 @@ META_TYPES = {
     "train_accuracy": _NUMBER + _NONE, "parameters": (int,), "train_images": (int,), "val_images": (int,),
     "train_seconds": _NUMBER, "epochs_done": (int,), "stopped": (bool,), "history": (dict,),
     "test_per_class": (list,), "calibration": (dict,) + _NONE, "created": (str,),
-    "preprocess_version": (int,) + _NONE, "made_by": (str,),
+    "preprocess_version": (int,) + _NONE, "made_by": (str,), "read_at": (int,), "members": (list,),
 }
 CONFIG_TYPES = {"model": (str,), "epochs": (int,), "batch_size": (int,), "hidden": (int,),
                 "learning_rate": _NUMBER, "seed": (int,), "nondigits": (int,)}
@@ -211,7 +213,8 @@ def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
         train_seconds=float(meta.get("train_seconds", 0.0)), epochs=meta.get("epochs_done", planned),
         epochs_planned=planned, stopped=meta.get("stopped", False), history=meta.get("history") or {},
         calibration=meta.get("calibration"), created=meta.get("created", ""),
-        preprocess_version=meta.get("preprocess_version"), raw=meta)
+        preprocess_version=meta.get("preprocess_version"), read_at=meta.get("read_at", 28),
+        networks=len(meta.get("members") or [None]), raw=meta)
 
 
 def load(bundle_dir: str | Path):

@@ -37,6 +37,15 @@ def test_home_lists_the_shipped_models(app_test):
     assert (table["test accuracy"] > 0.9).all()
 
 
+def test_the_model_card_says_how_the_shipped_cnn_reads(app_test):
+    at = app_test()
+    card = " ".join(m.value for m in at.sidebar.markdown)
+    assert "Reads each image shrunk to 26 px" in card and "networks of other seeds" not in card
+    at.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / "improved")).run()
+    no_exception(at)
+    assert "shrunk" not in " ".join(m.value for m in at.sidebar.markdown)
+
+
 def test_model_picker_offers_every_shipped_bundle(app_test):
     at = app_test()
     picker = at.sidebar.selectbox(key="model_path")

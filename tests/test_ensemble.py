@@ -46,6 +46,7 @@ def test_the_joined_bundle_is_read_like_any_other(members, tiny_mnist, tmp_path)
     meta = ensemble.combine(members, tiny_mnist, tmp_path / "joined")
     assert [m["seed"] for m in meta["members"]] == [0, 1]
     read = bundle.read_meta(tmp_path / "joined")
+    assert (read.read_at, read.networks) == (28, 2)
     assert read.name == "cnn" and 0 <= read.test_accuracy <= 1 and read.calibration is None
     rec = Recognizer(tmp_path / "joined")
     x = tiny_mnist.x_test[:8]
@@ -79,6 +80,9 @@ def test_read_at_shrinks_what_the_networks_read(members, tiny_mnist, tmp_path):
 
     meta = ensemble.combine(members[:1], tiny_mnist, tmp_path / "one", read_at=24)
     assert meta["read_at"] == 24 and len(meta["members"]) == 1
+    read = bundle.read_meta(tmp_path / "one")
+    assert (read.read_at, read.networks) == (24, 1)
+    assert (bundle.read_meta(members[0]).read_at, bundle.read_meta(members[0]).networks) == (28, 1)
     rec = Recognizer(tmp_path / "one")
     act = inside.activations(rec.model, tiny_mnist.x_test[0])
     assert act["kind"] == "conv" and act["networks"] == 1
@@ -103,3 +107,10 @@ def test_an_averaged_bundle_is_not_a_member(members, tiny_mnist, tmp_path):
     ensemble.combine(members[:1], tiny_mnist, tmp_path / "one", read_at=26)
     with pytest.raises(models.EnsembleError, match="trained networks it was made from"):
         ensemble.combine([tmp_path / "one", members[1]], tiny_mnist, tmp_path / "two")
+
+
+def test_a_damaged_read_at_names_the_field():
+    with pytest.raises(bundle.BundleError, match="meta.json: 'read_at' is '26', not a int"):
+        bundle.parse_meta({"name": "cnn", "read_at": "26"})
+    with pytest.raises(bundle.BundleError, match="'members'"):
+        bundle.parse_meta({"name": "cnn", "members": 2})
