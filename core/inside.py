@@ -172,7 +172,7 @@ def activations(model, image: np.ndarray) -> dict:
     probe, names = _probe(keras, model, net)
     result = [np.asarray(o)[0] for o in probe(x)]  # one image: drop the batch axis
     return {"kind": "conv", "layers": [(n, np.moveaxis(a, -1, 0).astype(np.float16)) for n, a in zip(names, result[:-1])],
-            "probs": result[-1], "networks": len(nets), "read_at": models.read_at(model)}
+            "probs": result[-1], "networks": len(nets), "read_at": models.reading_size(model)}
 
 
 _PROBES = weakref.WeakKeyDictionary()  # model -> (a function giving every convolution's output, names)

@@ -248,7 +248,7 @@ def view(model):
     return keras.Model(model.inputs, model.get_layer(READ_VIEW).output)
 
 
-def read_at(model) -> int:
+def reading_size(model) -> int:
     """The side in pixels of the image the model's networks read (28: the image as it is)."""
     if READ_VIEW not in [layer.name for layer in model.layers]:
         return 28

@@ -87,8 +87,8 @@ def test_read_at_shrinks_what_the_networks_read(members, tiny_mnist, tmp_path):
     act = inside.activations(rec.model, tiny_mnist.x_test[0])
     assert act["kind"] == "conv" and act["networks"] == 1
     about = inside.inside_panels(act)[0].about
-    assert "first of" not in about and "shrunk to 24 px" in about and models.read_at(rec.model) == 24
-    assert models.read_at(net) == 28 and "shrunk" not in inside.inside_panels(inside.activations(net, x[0]))[0].about
+    assert "first of" not in about and "shrunk to 24 px" in about and models.reading_size(rec.model) == 24
+    assert models.reading_size(net) == 28 and "shrunk" not in inside.inside_panels(inside.activations(net, x[0]))[0].about
     assert np.allclose(act["probs"], np.asarray(rec.model(x[:1]))[0], atol=1e-6)
     assert inside.dense_kernels(rec.model) == []  # the Dense layer outside reads features, not pixels
     first_maps = act["layers"][0][1].astype(np.float32)
