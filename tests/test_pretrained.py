@@ -43,9 +43,10 @@ def test_shipped_bundle_refuses_non_digits_not_digits(mnist):
     others = [s for s in samples if s.kind == "nondigit"]
     refused = np.mean([p.status != "ok" for p in rec.predict_many([s.data for s in digits])])
     given = np.mean([p.status == "ok" for p in rec.predict_many([s.data for s in others])])
-    # given: 12% for the CNN of 2026-11-25, 46% for the shipped one (its non-digit refusals regressed
-    # while it learned to read bold, pixelated and printed digits: README, "An honest no_digit")
-    assert refused < 0.03 and given < 0.5
+    # given: 12% for the CNN of 2026-11-25, 46% for the morning's retrain of 2026-11-26 (its non-digit
+    # refusals regressed while it learned bold, pixelated and printed digits: README, "An honest
+    # no_digit"), 37% for the second retrain read at 28 px, 31% as shipped (read at 26 px)
+    assert refused < 0.03 and given < 0.4
 
 
 @pytest.mark.mnist
@@ -64,10 +65,11 @@ STYLE_SAMPLES = Path(__file__).resolve().parent / "data" / "styles"  # tests/dat
 # pencil on ruled paper and phone photos showing the page's edge had 3 and 2 (10.0% and 5.8% of
 # the suite), when ruled lines and the shaded edge were taken for ink.
 KNOWN_REFUSED: dict[str, int] = {}
-# Share of each non-digit family the shipped CNN still gives a digit (same run): the committed ten
-# may get no more than that share plus one image. The issue asks for at most 15% per family.
-GIVEN_A_DIGIT = {"letters_sans": 0.078, "letters_other": 0.117, "letters_hand": 0.541, "scribble": 0.389,
-                 "shapes": 0.151, "blobs": 0.1, "texture": 0.055, "blank_paper": 0.0, "noisy_paper": 0.216}
+# Share of each non-digit family the shipped CNN still gives a digit (`python benchmarks/styles.py`,
+# 2026-11-26, reading at 26 px): the committed ten may get no more than that share plus one image.
+# The issue asks for at most 15% per family.
+GIVEN_A_DIGIT = {"letters_sans": 0.014, "letters_other": 0.082, "letters_hand": 0.445, "scribble": 0.292,
+                 "shapes": 0.086, "blobs": 0.141, "texture": 0.002, "blank_paper": 0.0, "noisy_paper": 0.223}
 
 
 @pytest.fixture(scope="module")
