@@ -43,9 +43,9 @@ def test_shipped_bundle_refuses_non_digits_not_digits(mnist):
     others = [s for s in samples if s.kind == "nondigit"]
     refused = np.mean([p.status != "ok" for p in rec.predict_many([s.data for s in digits])])
     given = np.mean([p.status == "ok" for p in rec.predict_many([s.data for s in others])])
-    # given: 12% for the CNN of 2026-11-25, 46% for the morning's retrain of 2026-11-26 (its non-digit
-    # refusals regressed while it learned bold, pixelated and printed digits: README, "An honest
-    # no_digit"), 37% for the second retrain read at 28 px, 31% as shipped (read at 26 px)
+    # given: 12% for the CNN of 2026-11-25, 46% when this was written on 2026-11-26 (non-digit
+    # refusals regressed while the CNN learned bold, pixelated and printed digits: README, "An
+    # honest no_digit"), 37% for the second retrain read at 28 px, 31% as shipped (read at 26 px)
     assert refused < 0.03 and given < 0.4
 
 
