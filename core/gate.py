@@ -10,7 +10,6 @@ walks, a fixed blob and a grid) come from a different generator and are never tr
 from __future__ import annotations
 
 import glob
-import io
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -176,9 +175,7 @@ def present(ink: np.ndarray, rng) -> Image.Image:
         return img.filter(ImageFilter.MaxFilter(3)) if rng.random() < 0.3 else img
     img = synth.ink_on_paper(canvas.astype(float) / 255, rng)
     if rng.random() < 0.5:
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=int(rng.integers(40, 90)))
-        img = Image.open(buf)
+        img = synth.jpeg(img, int(rng.integers(40, 90)))
     return img
 
 

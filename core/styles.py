@@ -10,7 +10,6 @@ person's handwriting. Fonts: the DejaVu Sans family is seen, every other font is
 from __future__ import annotations
 
 import glob
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,13 +57,6 @@ def _placed(digit: np.ndarray, side: int, h: int, w: int, rng) -> np.ndarray:
     y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
     ink[y: y + side, x: x + side] = _up(digit, side) / 255.0
     return ink
-
-
-def _jpeg(img: Image.Image, quality: int) -> Image.Image:
-    """The image as a camera or scanner delivers it: JPEG-compressed at `quality`, decoded."""
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buf.getvalue()))
 
 
 def _affine(digit: np.ndarray, matrix) -> np.ndarray:
@@ -141,7 +133,7 @@ def phone(digit, label, rng):
     d = 0.12 * min(w, h)
     quad = [float(v) for v in np.array([0, 0, 0, h, w, h, w, 0]) + rng.uniform(-d, d, 8)]
     img = img.transform((w, h), Image.Transform.QUAD, quad, Image.Resampling.BILINEAR, fillcolor=(200, 200, 200))
-    return _jpeg(img, int(rng.integers(30, 75)))
+    return synth.jpeg(img, int(rng.integers(30, 75)))
 
 
 def squared(digit, label, rng):
@@ -162,7 +154,7 @@ def squared(digit, label, rng):
     colour = np.array([[20, 25, 90], [25, 25, 30]][rng.integers(2)], float)
     a = (ink * rng.uniform(0.8, 1.0))[..., None]
     img = Image.fromarray(np.clip(paper * (1 - a) + colour * a + rng.normal(0, 3, (h, w, 1)), 0, 255).astype(np.uint8))
-    return _jpeg(img, int(rng.integers(60, 92)))
+    return synth.jpeg(img, int(rng.integers(60, 92)))
 
 
 def slanted(digit, label, rng):

@@ -55,6 +55,13 @@ def ink_on_paper(ink: np.ndarray, rng) -> Image.Image:
     return pil
 
 
+def jpeg(img: Image.Image, quality: int) -> Image.Image:
+    """The image as a camera or scanner delivers it: JPEG-compressed at `quality`, decoded."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue()))
+
+
 def _encode(img: Image.Image, fmt: str, rng) -> bytes:
     buf = io.BytesIO()
     if fmt == "JPEG":
