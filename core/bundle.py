@@ -214,7 +214,7 @@ def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
         epochs_planned=planned, stopped=meta.get("stopped", False), history=meta.get("history") or {},
         calibration=meta.get("calibration"), created=meta.get("created", ""),
         preprocess_version=meta.get("preprocess_version"), read_at=meta.get("read_at", 28),
-        networks=len(meta.get("members") or [None]), raw=meta)
+        networks=max(1, len(meta.get("members") or [])), raw=meta)
 
 
 def load(bundle_dir: str | Path):

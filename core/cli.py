@@ -125,7 +125,7 @@ def evaluate(bundle_dir, report_dir, styles, data_path, unverified):
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.argument("members", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--read-at", type=click.IntRange(8, 28), default=28, show_default=True,
+@click.option("--read-at", type=click.IntRange(*models.READ_AT_RANGE), default=28, show_default=True,
               help="The networks read the image shrunk to N x N pixels in its 28x28 frame.")
 @data_option
 @friendly_errors

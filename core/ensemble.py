@@ -51,9 +51,11 @@ def combine(member_dirs: list, mnist: Mnist, out_dir: str | Path, read_at: int =
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "join_seconds": round(time.perf_counter() - start, 1),
     }
+    files = {}
     gate_file = Path(member_dirs[0]) / gate.GATE_FILE
-    if not gate_file.is_file():
-        meta.pop("gate", None)
-    files = {gate.GATE_FILE: lambda path: shutil.copyfile(gate_file, path)} if gate_file.is_file() else {}
+    if gate_file.is_file():
+        files[gate.GATE_FILE] = lambda path: shutil.copyfile(gate_file, path)
+    else:
+        meta.pop("gate", None)  # no gate comes along: its description neither
     saved = bundle.save(model, meta, out_dir, files=files)
     return {**meta, "bundle": str(saved)}

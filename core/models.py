@@ -177,6 +177,7 @@ class EnsembleError(ValueError):
 
 
 READ_VIEW = "read_view"  # the layer of an averaged model that gives what its networks read
+READ_AT_RANGE = (8, 28)  # sides a network may read at: below 8 px no digit keeps its shape
 
 
 def average(members: list, name: str = "cnn", read_at: int = 28):
@@ -226,8 +227,8 @@ def _shrink_matrix(side: int) -> np.ndarray:
 def _shrunk(L, x, side: int):
     """`x` shrunk by two fixed linear maps (rows, then columns): plain Dense layers, so the bundle
     needs no custom layer and reads the same in every Keras call path."""
-    if not 8 <= side <= 28:
-        raise EnsembleError(f"read_at must be between 8 and 28 pixels, not {side}")
+    if not READ_AT_RANGE[0] <= side <= READ_AT_RANGE[1]:
+        raise EnsembleError(f"read_at must be between {READ_AT_RANGE[0]} and {READ_AT_RANGE[1]} pixels, not {side}")
     p = _shrink_matrix(side)
     cols = L.Dense(28, use_bias=False, trainable=False, name="read_cols")
     rows = L.Dense(28, use_bias=False, trainable=False, name="read_rows")
@@ -238,21 +239,25 @@ def _shrunk(L, x, side: int):
     return x
 
 
+def _shrinks(model) -> bool:
+    return READ_VIEW in [layer.name for layer in model.layers]
+
+
 def view(model):
     """A function giving, for a (N, 28, 28) batch, the images the model's networks read: the batch
     itself, or (an averaged model with `read_at`) the batch shrunk."""
     import keras
 
-    if READ_VIEW not in [layer.name for layer in model.layers]:
+    if not _shrinks(model):
         return lambda x: x
     return keras.Model(model.inputs, model.get_layer(READ_VIEW).output)
 
 
 def reading_size(model) -> int:
     """The side in pixels of the image the model's networks read (28: the image as it is)."""
-    if READ_VIEW not in [layer.name for layer in model.layers]:
+    if not _shrinks(model):
         return 28
-    return int((model.get_layer("read_rows").get_weights()[0].sum(axis=0) > 0).sum())
+    return int((model.get_layer("read_rows").get_weights()[0].sum(axis=0) > 0).sum())  # rows it fills
 
 
 def members(model) -> list:
