@@ -215,7 +215,8 @@ def model_card(meta: bundle.Meta | None) -> None:
             f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "
             f"{cal['temperature']}); {'its own *not a digit* class, ' if 'other_threshold' in cal else ''}"
             f"{'a digit-or-not gate, ' if 'gate_threshold' in cal else ''}"
-            f"novelty and thickness checks say *no digit*. On {cal.get('measured_on', 'held-out images')} "
+            f"{' and '.join(t + ' checks' for t in ('novelty', 'thickness') if t not in cal.get('switched_off', ())) or 'nothing else'}"
+            f" say *no digit*. On {cal.get('measured_on', 'held-out images')} "
             f"it refused {cal.get('digits_refused', 0):.1%} of digits"
             + (f" (at most {cal['worst_style_refused']:.1%}, {cal['worst_style']})" if "worst_style" in cal else "")
             + f" and {cal.get('nondigits_refused', 0):.1%} of non-digits"

@@ -123,21 +123,26 @@ class Recognizer:
         return np.concatenate([np.asarray(self._gate(x[i: i + batch]), np.float64).reshape(-1)
                                for i in range(0, len(x), batch)])
 
-    def refusals(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> np.ndarray:
-        """Per image, the first test that finds it is not a digit ("" where none does): ink
-        thicker than any training digit's (a filled blob), the network's "not a digit" class,
-        the gate, features unlike any MNIST digit's. Each test runs only when calibrated."""
-        cal, out = self.calibration, np.full(len(images), "", dtype=object)
-        tests = []  # (name, where it fires), in order: the first that fires is named
-        if "max_thickness" in cal:
-            tests.append(("thickness", preprocess.ink_thickness(images) > cal["max_thickness"]))
+    def refusal_tests(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> dict:
+        """{test: where it fires}, in the order they are asked: ink thicker than any training
+        digit's (a filled blob), the network's "not a digit" class, the gate, features unlike any
+        MNIST digit's. Each test runs only when calibrated (and not switched off)."""
+        cal, tests = self.calibration, {}
+        off = cal.get("switched_off", ())
+        if "max_thickness" in cal and "thickness" not in off:
+            tests["thickness"] = preprocess.ink_thickness(images) > cal["max_thickness"]
         if "other_threshold" in cal:
-            tests.append(("other", other > cal["other_threshold"]))
+            tests["other"] = other > cal["other_threshold"]
         if self._gate is not None and "gate_threshold" in cal:
-            tests.append(("gate", self.digit_scores(images) < cal["gate_threshold"]))
-        if self.novelty is not None:
-            tests.append(("novelty", self.novelty.score(feats) > self.novelty.threshold))
-        for name, fires in tests:
+            tests["gate"] = self.digit_scores(images) < cal["gate_threshold"]
+        if self.novelty is not None and "novelty" not in off:
+            tests["novelty"] = self.novelty.score(feats) > self.novelty.threshold
+        return tests
+
+    def refusals(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """Per image, the first test that finds it is not a digit ("" where none does)."""
+        out = np.full(len(images), "", dtype=object)
+        for name, fires in self.refusal_tests(feats, images, other).items():
             out[(out == "") & fires] = name
         return out
 

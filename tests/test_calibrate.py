@@ -29,3 +29,28 @@ def test_novelty_scores_far_points_higher(tmp_path):
     again = novelty.Novelty.load(tmp_path / "ood.npz")
     np.testing.assert_allclose(again.score(feats[:10]), nov.score(feats[:10]))
     assert again.threshold == 3.0
+
+
+class _Tests:
+    """A recognizer whose refusal tests fire where told: image value v fires the tests in FIRES[v]."""
+    FIRES = {0: (), 1: ("novelty",), 2: ("thickness",), 3: ("thickness", "other")}
+
+    def forward(self, images):
+        return None, None, None
+
+    def refusal_tests(self, feats, images, other):
+        v = images[:, 0, 0]
+        return {t: np.isin(v, [k for k, ts in self.FIRES.items() if t in ts]) for t in ("thickness", "other", "novelty")}
+
+
+def test_a_last_net_that_refuses_only_digits_is_switched_off():
+    from core.calibrate import refused_alone, unearned
+
+    imgs = lambda *vs: np.asarray(vs, np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)  # noqa: E731
+    assert refused_alone(_Tests(), imgs(0, 1, 2, 3, 3)) == {"thickness": 1, "other": 0, "novelty": 1}
+    digits = {"photo": imgs(0, 0, 1), "bold": imgs(0, 2)}
+    # novelty refuses a digit alone and no non-digit that nothing else refuses: off.
+    # thickness catches two non-digits alone for the one digit it refuses alone: kept.
+    assert unearned(_Tests(), digits, imgs(0, 2, 2, 3, 3)) == ["novelty"]
+    # a non-digit caught by thickness together with "other" is not thickness's own catch
+    assert unearned(_Tests(), digits, imgs(3, 3, 3)) == ["thickness", "novelty"]

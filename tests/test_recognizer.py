@@ -105,3 +105,6 @@ def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
     rec = Recognizer(bundle_copy)
     assert rec.predict(255 - filled_disk(200)).status == "no_digit"  # dark ink on paper
     assert rec.predict(tiny_mnist.x_test[0]).status == "ok"
+    # calibration may switch a test off (core.calibrate.LAST_NETS): then it refuses nothing
+    off = rec.with_calibration(dict(rec.calibration, switched_off=["thickness"]), rec.novelty)
+    assert off.predict(255 - filled_disk(200)).status == "ok"
