@@ -18,15 +18,6 @@ def test_nondigit_ink_is_ink_of_every_kind(tiny_mnist):
         assert (ink > 127).sum() > 20  # something visible was drawn
 
 
-def test_every_glyph_is_also_drawn_by_hand():
-    # the fonts' characters and the hand-drawn strokes are one set: a letter the hand never
-    # draws is one the network meets only as print
-    assert set(gate.GLYPHS) <= set(gate.STROKES)
-    for name, lines in gate.STROKES.items():
-        ink = gate._polylines(lines, np.random.default_rng(0), 80, 6)
-        assert all(len(line) >= 2 for line in lines) and (ink > 127).sum() > 80, name
-
-
 def test_dataset_has_both_classes_in_mnist_form(tiny_mnist):
     images, labels = gate.make_dataset(TINY, tiny_mnist.x_train)
     assert images.shape == (210, 28, 28) and images.dtype == np.uint8
