@@ -191,6 +191,18 @@ def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
     return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
 
 
+def _refusal_tests(cal: dict) -> str:
+    """"its own *not a digit* class, a digit-or-not gate and the novelty check": the tests a
+    calibration switched on, in words."""
+    off = cal.get("switched_off", ())
+    names = [text for test, key, text in (("other", "other_threshold", "its own *not a digit* class"),
+                                          ("gate", "gate_threshold", "a digit-or-not gate"),
+                                          ("novelty", "novelty_threshold", "the novelty check"),
+                                          ("thickness", "max_thickness", "the thickness check"))
+             if key in cal and test not in off]
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else "the confidence alone"
+
+
 def model_card(meta: bundle.Meta | None) -> None:
     """What a user should know about a model: how good, how big, how made, how it says "not sure"."""
     def pct(v):
@@ -213,10 +225,7 @@ def model_card(meta: bundle.Meta | None) -> None:
     if cal:
         st.markdown(
             f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "
-            f"{cal['temperature']}); {'its own *not a digit* class, ' if 'other_threshold' in cal else ''}"
-            f"{'a digit-or-not gate, ' if 'gate_threshold' in cal else ''}"
-            f"{' and '.join(t + ' checks' for t in ('novelty', 'thickness') if t not in cal.get('switched_off', ())) or 'nothing else'}"
-            f" say *no digit*. On {cal.get('measured_on', 'held-out images')} "
+            f"{cal['temperature']}); {_refusal_tests(cal)} say *no digit*. On {cal.get('measured_on', 'held-out images')} "
             f"it refused {cal.get('digits_refused', 0):.1%} of digits"
             + (f" (at most {cal['worst_style_refused']:.1%}, {cal['worst_style']})" if "worst_style" in cal else "")
             + f" and {cal.get('nondigits_refused', 0):.1%} of non-digits"

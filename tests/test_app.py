@@ -41,6 +41,8 @@ def test_the_model_card_says_how_the_shipped_cnn_reads(app_test):
     at = app_test()
     card = " ".join(m.value for m in at.sidebar.markdown)
     assert "Reads each image shrunk to 26 px" in card and "networks of other seeds" not in card
+    # its calibration switched the novelty and thickness checks off: the card names what is left
+    assert "class and a digit-or-not gate say *no digit*" in card and "novelty" not in card
     at.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / "improved")).run()
     no_exception(at)
     assert "shrunk" not in " ".join(m.value for m in at.sidebar.markdown)
