@@ -50,12 +50,18 @@ def test_shipped_bundle_refuses_non_digits_not_digits(mnist):
 
 
 @pytest.mark.mnist
-@pytest.mark.parametrize("name,floor", [("linear", 0.92), ("mlp", 0.97)])
-def test_reference_networks_reach_the_recipe(mnist, tmp_path, name, floor):
+def test_reference_networks_reach_the_recipe(mnist, tmp_path):
+    """The baseline trained here from its recipe (15 s); the improved network (10 epochs of batch
+    32, 69 s, the suite's slowest test) as shipped: made by its recipe, and as good as it says."""
+    from dataclasses import asdict
+
     from core import models, train
 
-    meta = train.train(models.spec(name).defaults, mnist, tmp_path / name)
-    assert meta["test_accuracy"] >= floor
+    assert train.train(models.spec("linear").defaults, mnist, tmp_path / "linear")["test_accuracy"] >= 0.92
+    improved = bundle.ARTIFACTS / "improved"
+    meta = bundle.read_meta(improved)
+    assert meta.config == asdict(models.spec("mlp").defaults)
+    assert evaluate_bundle(improved, mnist)["accuracy"] >= max(0.97, meta.test_accuracy - 1e-9)
 
 
 STYLE_SAMPLES = Path(__file__).resolve().parent / "data" / "styles"  # tests/data/make_style_samples.py
