@@ -200,7 +200,9 @@ def _refusal_tests(cal: dict) -> str:
                                           ("novelty", "novelty_threshold", "the novelty check"),
                                           ("thickness", "max_thickness", "the thickness check"))
              if key in cal and test not in off]
-    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else "the confidence alone"
+    if not names:
+        return "no other test"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def model_card(meta: bundle.Meta | None) -> None:
@@ -225,7 +227,8 @@ def model_card(meta: bundle.Meta | None) -> None:
     if cal:
         st.markdown(
             f"Calibrated: answers from {cal['ok_threshold']:.0%} confidence (temperature "
-            f"{cal['temperature']}); {_refusal_tests(cal)} say *no digit*. On {cal.get('measured_on', 'held-out images')} "
+            f"{cal['temperature']}); {_refusal_tests(cal)} say *no digit*. "
+            f"On {cal.get('measured_on', 'held-out images')} "
             f"it refused {cal.get('digits_refused', 0):.1%} of digits"
             + (f" (at most {cal['worst_style_refused']:.1%}, {cal['worst_style']})" if "worst_style" in cal else "")
             + f" and {cal.get('nondigits_refused', 0):.1%} of non-digits"

@@ -40,7 +40,8 @@ class _Tests:
 
     def refusal_tests(self, feats, images, other):
         v = images[:, 0, 0]
-        return {t: np.isin(v, [k for k, ts in self.FIRES.items() if t in ts]) for t in ("thickness", "other", "novelty")}
+        return {t: np.isin(v, [k for k, ts in self.FIRES.items() if t in ts])
+                for t in ("thickness", "other", "novelty")}
 
 
 def test_a_last_net_that_refuses_only_digits_is_switched_off():
