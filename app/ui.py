@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core import bundle, figures
-from core.recognizer import REASONS
+from core.recognizer import REASONS, tests_on
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
 
@@ -191,15 +191,14 @@ def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
     return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
 
 
+REFUSAL_WORDS = {"other": "its own *not a digit* class", "gate": "a digit-or-not gate",
+                 "novelty": "the novelty check", "thickness": "the thickness check"}
+
+
 def _refusal_tests(cal: dict) -> str:
-    """"its own *not a digit* class, a digit-or-not gate and the novelty check": the tests a
-    calibration switched on, in words."""
-    off = cal.get("switched_off", ())
-    names = [text for test, key, text in (("other", "other_threshold", "its own *not a digit* class"),
-                                          ("gate", "gate_threshold", "a digit-or-not gate"),
-                                          ("novelty", "novelty_threshold", "the novelty check"),
-                                          ("thickness", "max_thickness", "the thickness check"))
-             if key in cal and test not in off]
+    """"its own *not a digit* class and a digit-or-not gate": the tests a calibration switched
+    on (recognizer.tests_on), in words."""
+    names = [REFUSAL_WORDS[t] for t in sorted(tests_on(cal), key=list(REFUSAL_WORDS).index)]
     if not names:
         return "no other test"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -65,9 +65,8 @@ def refused_alone(recognizer, images: np.ndarray) -> dict:
     """{test: how many of `images` it refuses and no other test does}."""
     _, feats, other = recognizer.forward(images)
     fires = recognizer.refusal_tests(feats, images, other)
-    none = np.zeros(len(images), bool)
-    return {k: int((v & ~np.any([none] + [w for j, w in fires.items() if j != k], axis=0)).sum())
-            for k, v in fires.items()}
+    alone = sum(v.astype(int) for v in fires.values()) == 1  # exactly one test fires
+    return {k: int((v & alone).sum()) for k, v in fires.items()}
 
 
 def unearned(recognizer, by_style: dict, nondigits: np.ndarray) -> list[str]:

@@ -22,6 +22,15 @@ REASONS = {
 
 # Used when a bundle carries no calibration of its own (see calibrate.py).
 DEFAULT_CALIBRATION = {"temperature": 1.0, "ok_threshold": 0.5, "uncertain_threshold": 0.3}
+# The refusal tests, in the order they are asked, and the calibration key that switches each on
+REFUSAL_TESTS = {"thickness": "max_thickness", "other": "other_threshold", "gate": "gate_threshold",
+                 "novelty": "novelty_threshold"}
+
+
+def tests_on(calibration: dict) -> list[str]:
+    """The refusal tests a calibration switches on (and did not switch off), in their order."""
+    off = calibration.get("switched_off", ())
+    return [test for test, key in REFUSAL_TESTS.items() if key in calibration and test not in off]
 
 
 @dataclass(frozen=True)
@@ -127,15 +136,15 @@ class Recognizer:
         """{test: where it fires}, in the order they are asked: ink thicker than any training
         digit's (a filled blob), the network's "not a digit" class, the gate, features unlike any
         MNIST digit's. Each test runs only when calibrated (and not switched off)."""
-        cal, tests = self.calibration, {}
-        off = cal.get("switched_off", ())
-        if "max_thickness" in cal and "thickness" not in off:
+        cal, tests, on = self.calibration, {}, tests_on(self.calibration)
+        if "thickness" in on:
             tests["thickness"] = preprocess.ink_thickness(images) > cal["max_thickness"]
-        if "other_threshold" in cal:
+        if "other" in on:
             tests["other"] = other > cal["other_threshold"]
-        if self._gate is not None and "gate_threshold" in cal:
+        if self._gate is not None and "gate" in on:
             tests["gate"] = self.digit_scores(images) < cal["gate_threshold"]
-        if self.novelty is not None and "novelty" not in off:
+        # novelty keeps its threshold in ood.npz: it runs wherever that file is, unless switched off
+        if self.novelty is not None and "novelty" not in cal.get("switched_off", ()):
             tests["novelty"] = self.novelty.score(feats) > self.novelty.threshold
         return tests
 
