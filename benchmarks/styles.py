@@ -100,12 +100,8 @@ def main() -> None:
     variants = {}
     if args.variants:
         cal = rec.calibration
-        for test, key in (("other", "other_threshold"), ("gate", "gate_threshold"), ("novelty", None),
-                          ("thickness", "max_thickness")):
-            if key is not None and key not in cal:
-                continue
-            judged = rec.with_calibration({k: v for k, v in cal.items() if k != key},
-                                          None if test == "novelty" else rec.novelty)
+        for test in rec.tests_asked():  # each one switched off as calibration does it
+            judged = rec.with_calibration({**cal, "switched_off": [*cal.get("switched_off", ()), test]}, rec.novelty)
             variants[f"without {test}"] = summary([suite.score(c, suite.judge(judged.classify, c)) for c in cols])
             print(f"without {test}:", json.dumps(variants[f"without {test}"]))
     if args.json:

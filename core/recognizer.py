@@ -136,17 +136,24 @@ class Recognizer:
         """{test: where it fires}, in the order they are asked: ink thicker than any training
         digit's (a filled blob), the network's "not a digit" class, the gate, features unlike any
         MNIST digit's. Each test runs only when calibrated (and not switched off)."""
-        cal, tests, on = self.calibration, {}, tests_on(self.calibration)
-        if "thickness" in on:
+        cal, tests, asked = self.calibration, {}, self.tests_asked()
+        if "thickness" in asked:
             tests["thickness"] = preprocess.ink_thickness(images) > cal["max_thickness"]
-        if "other" in on:
+        if "other" in asked:
             tests["other"] = other > cal["other_threshold"]
-        if self._gate is not None and "gate" in on:
+        if "gate" in asked:
             tests["gate"] = self.digit_scores(images) < cal["gate_threshold"]
-        # novelty keeps its threshold in ood.npz: it runs wherever that file is, unless switched off
-        if self.novelty is not None and "novelty" not in cal.get("switched_off", ()):
+        if "novelty" in asked:
             tests["novelty"] = self.novelty.score(feats) > self.novelty.threshold
         return tests
+
+    def tests_asked(self) -> list[str]:
+        """The refusal tests this recognizer asks, in order: those its calibration switches on, the
+        gate only with its network; novelty keeps its threshold in ood.npz: it runs wherever that
+        file is, unless switched off."""
+        on, off = tests_on(self.calibration), self.calibration.get("switched_off", ())
+        loaded = {"gate": self._gate is not None, "novelty": self.novelty is not None}
+        return [t for t in REFUSAL_TESTS if loaded.get(t, True) and (t in on or (t == "novelty" and t not in off))]
 
     def refusals(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> np.ndarray:
         """Per image, the first test that finds it is not a digit ("" where none does)."""

@@ -108,3 +108,5 @@ def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
     # calibration may switch a test off (core.calibrate.LAST_NETS): then it refuses nothing
     off = rec.with_calibration(dict(rec.calibration, switched_off=["thickness"]), rec.novelty)
     assert off.predict(255 - filled_disk(200)).status == "ok"
+    # no gate network, no ood.npz in this bundle: their tests are not asked
+    assert rec.tests_asked() == ["thickness"] and off.tests_asked() == []
