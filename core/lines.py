@@ -2,7 +2,8 @@
 
 A ruled line is straight, thin and runs across most of the picture; a stroke of a digit is none of
 these at once (a 7's bar, cropped tight, runs across but is as thick as the pen). Where a stroke
-crosses a line, the stroke keeps its pixels.
+crosses a line, the stroke keeps its pixels. In a photo, the page's edge (the table past it, or
+its shadow) can be left as ink along a border: faint beside the pen's ink, it is dropped too.
 """
 from __future__ import annotations
 
@@ -71,3 +72,37 @@ def long_runs(mask: np.ndarray, span: int, axis: int = 1, gap: int = 0) -> np.nd
         np.add.at(marks, ends[long], -1)
         out[rows] = (np.cumsum(marks)[:-1] > 0).reshape(rows.size, m.shape[1] + 2)[:, 1:-1] & m[rows]
     return out if axis == 1 else out.T
+
+
+EDGE_DEPTH = 0.25  # the page's edge in a photo: its ink lies within this share of the image from a border ...
+EDGE_CONTACT = 0.05  # ... runs along that border for at least this share of it ...
+EDGE_FAINT = 0.7  # ... and is fainter than the rest's ink (median below this share): not a pen stroke
+
+
+def page_edges(labels: np.ndarray, candidates: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """Which of the `candidates` (bool per label, 0 = paper) are the page's edge in a photo: the
+    table showing past the page, or its shadow, left as faint ink along a border. A stroke that
+    reaches the border is as dark as the rest of the digit and is kept; nothing is dropped when
+    nothing else would be left."""
+    h, w = labels.shape
+    sides = {"top": labels[0], "bottom": labels[-1], "left": labels[:, 0], "right": labels[:, -1]}
+    edge = np.zeros(candidates.size, bool)
+    for i, sl in enumerate(ndi.find_objects(labels), start=1):
+        if sl is None or not candidates[i]:
+            continue
+        touching = [name for name, line in sides.items() if np.count_nonzero(line == i)
+                    >= EDGE_CONTACT * line.size]
+        if not touching:
+            continue
+        ys, xs = np.nonzero(labels[sl] == i)
+        ys, xs = ys + sl[0].start, xs + sl[1].start
+        depth = np.minimum(np.minimum(ys, h - 1 - ys) / h, np.minimum(xs, w - 1 - xs) / w)
+        edge[i] = np.percentile(depth, 95) <= EDGE_DEPTH
+    rest = candidates & ~edge
+    if not rest.any() or not edge.any():
+        return np.zeros(candidates.size, bool)
+    level = np.median(ink[rest[labels]])
+    faint = np.zeros(candidates.size, bool)
+    for i in np.flatnonzero(edge):
+        faint[i] = np.median(ink[labels == i]) < EDGE_FAINT * level
+    return faint

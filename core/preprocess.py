@@ -14,14 +14,15 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage as ndi
 
-from .lines import without_ruling
+from .lines import page_edges, without_ruling
 
-PREPROCESS_VERSION = 3  # recorded in every bundle; bump when the pipeline's output changes
+PREPROCESS_VERSION = 4  # recorded in every bundle; bump when the pipeline's output changes
 # Versions that prepare the images a network trains on alike, so a model trained under one needs
 # no retraining for the other. 3 (ruled lines, the page's edge) changed none of 1,000 of core.train's
 # brush drawings, 1 of its styled digits, 1.2% of its non-digits, and 5.8% of the gate's photos by
-# 3.8 grey levels on average (benchmarks/paper_bench.py, 2026-11-26).
-SAME_TRAINING_IMAGES = frozenset({2, 3})
+# 3.8 grey levels on average (benchmarks/paper_bench.py, 2026-11-26). 4 (the page's edge left as
+# faint ink along a border, lines.page_edges) changed none of 1,000 of each of those four kinds.
+SAME_TRAINING_IMAGES = frozenset({2, 3, 4})
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
 # ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
 # size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit.
@@ -244,7 +245,8 @@ def otsu(values: np.ndarray) -> float:
 
 
 def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
-    """The ink pixels: above a contrast-relative threshold, specks dropped. Empty when blank."""
+    """The ink pixels: above a contrast-relative threshold; specks, ruled lines and the page's edge
+    dropped. Empty when blank."""
     peak = float(ink.max(initial=0))  # ink_map has smoothed single-pixel noise away
     if peak < MIN_CONTRAST:
         return np.zeros(ink.shape, bool)
@@ -262,6 +264,8 @@ def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     seeded[labels[ink > threshold]] = True
     seeded[0] = False
     min_area = max(0.06 * areas[seeded].max(initial=0), 2e-5 * low.size, 2) if options.despeckle else 1
+    if options.paper:  # after the specks' size is set: specks beside the page's edge stay specks
+        seeded &= ~page_edges(labels, seeded, ink)
     return (seeded & (areas >= min_area))[labels]
 
 

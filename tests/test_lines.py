@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core import preprocess as P
-from core.lines import long_runs, without_ruling
+from core.lines import long_runs, page_edges, without_ruling
 from tests.images import stroke_digit
 
 
@@ -41,3 +41,27 @@ def test_a_faint_line_broken_by_noise_is_still_a_line():
     mask[20:80, 90:94] = True
     out = without_ruling(mask)
     assert not out[50, :80].any() and out[20:80, 90:94].all()
+
+
+def edge_and_digit(edge_ink: float) -> tuple:
+    """Labels of a band along the left border (label 1, ink `edge_ink`) and a stroke inside (label 2, ink 0.6)."""
+    labels = np.zeros((200, 200), int)
+    labels[:, :20] = 1
+    labels[60:140, 90:100] = 2
+    ink = np.where(labels == 1, edge_ink, np.where(labels == 2, 0.6, 0.0))
+    return labels, ink
+
+
+def test_a_faint_band_along_the_border_is_the_pages_edge():
+    labels, ink = edge_and_digit(0.2)
+    assert page_edges(labels, np.array([False, True, True]), ink).tolist() == [False, True, False]
+
+
+def test_a_dark_stroke_reaching_the_border_is_kept():
+    labels, ink = edge_and_digit(0.6)  # as dark as the digit: the pen's, a stroke cut by the frame
+    assert not page_edges(labels, np.array([False, True, True]), ink).any()
+
+
+def test_the_edge_is_kept_when_nothing_else_would_be_left():
+    labels, ink = edge_and_digit(0.2)
+    assert not page_edges(labels, np.array([False, True, False]), ink).any()

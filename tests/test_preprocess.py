@@ -312,3 +312,25 @@ def test_the_paper_edge_in_a_photo_is_not_ink(side):
     photo = np.clip(page * (1 - 0.5 * ink), 0, 255).astype(np.uint8)
     assert similar(P.prepare(photo).image, P.prepare(stroke_digit()).image, tol=8)
     assert not similar(P.prepare(photo, P.Options(paper=False)).image, P.prepare(stroke_digit()).image, tol=8)
+
+
+def test_a_darker_table_past_the_pages_edge_is_not_ink(monkeypatch):
+    """A phone photo at an angle: beyond the page's slanted edge, a table darker than the paper."""
+    h, w = 400, 400
+    yy, xx = np.mgrid[0:h, 0:w]
+    page = np.where(xx < 25 + 0.12 * yy, 120.0, 235.0)  # the table, a dark wedge along the left border
+    ink = np.zeros((h, w))
+    ink[150:250, 200:300] = stroke_digit(100, width=8) / 255.0  # a small digit
+    photo = np.clip(page * (1 - 0.85 * ink), 0, 255).astype(np.uint8)
+    alone = P.prepare(stroke_digit(100, width=8)).image
+    assert similar(P.prepare(photo).image, alone, tol=8)
+    monkeypatch.setattr(P, "page_edges", lambda labels, candidates, ink: np.zeros(candidates.size, bool))
+    assert P.prepare(photo).box[2] > 250  # without the rule, the table joined the digit: the test can fail
+
+
+def test_a_stroke_cut_by_the_frame_is_kept():
+    """A 5 whose detached top bar the frame cuts: as dark as the rest, it is the digit's."""
+    five = stroke_digit(shape="5")
+    ys, xs = np.nonzero(five > 128)
+    crop = five[ys.min(): ys.max() + 1, xs.min() - 20: xs.max() + 20]  # the bar on the top border
+    assert (P.prepare(crop).image == P.prepare(crop, P.Options(paper=False)).image).all()
