@@ -74,8 +74,8 @@ def long_runs(mask: np.ndarray, span: int, axis: int = 1, gap: int = 0) -> np.nd
     return out if axis == 1 else out.T
 
 
-EDGE_DEPTH = 0.25  # the page's edge in a photo: its ink lies within this share of the image from a border ...
-EDGE_CONTACT = 0.05  # ... runs along that border for at least this share of it ...
+EDGE_DEPTH = 0.25  # the page's edge in a photo: 95% of its ink within this share of the image from the borders ...
+EDGE_CONTACT = 0.05  # ... touching a border along at least this share of it ...
 EDGE_FAINT = 0.7  # ... and is fainter than the rest's ink (median below this share): not a pen stroke
 
 
@@ -85,14 +85,11 @@ def page_edges(labels: np.ndarray, candidates: np.ndarray, ink: np.ndarray) -> n
     reaches the border is as dark as the rest of the digit and is kept; nothing is dropped when
     nothing else would be left."""
     h, w = labels.shape
-    sides = {"top": labels[0], "bottom": labels[-1], "left": labels[:, 0], "right": labels[:, -1]}
+    sides = (labels[0], labels[-1], labels[:, 0], labels[:, -1])
     edge = np.zeros(candidates.size, bool)
     for i, sl in enumerate(ndi.find_objects(labels), start=1):
-        if sl is None or not candidates[i]:
-            continue
-        touching = [name for name, line in sides.items() if np.count_nonzero(line == i)
-                    >= EDGE_CONTACT * line.size]
-        if not touching:
+        if sl is None or not candidates[i] or \
+                not any(np.count_nonzero(side == i) >= EDGE_CONTACT * side.size for side in sides):
             continue
         ys, xs = np.nonzero(labels[sl] == i)
         ys, xs = ys + sl[0].start, xs + sl[1].start
