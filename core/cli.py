@@ -12,7 +12,7 @@ import click
 from . import models
 from . import train as training
 from .bundle import BundleError, read_meta
-from .calibrate import calibrate_bundle
+from .calibrate import PER_STYLE, calibrate_bundle
 from .data import MNIST_SHA256, DataError, home_dir, load_mnist
 from .ensemble import combine as join
 from .evaluate import compare_rows
@@ -158,7 +158,7 @@ def compare(bundles):
 
 @main.command()
 @click.argument("bundle_dir", type=click.Path(path_type=Path))
-@click.option("--per-kind", type=click.IntRange(20), default=300, show_default=True,
+@click.option("--per-kind", type=click.IntRange(20), default=PER_STYLE, show_default=True,
               help="Images of validation digits per calibration style (the worst style sets each threshold).")
 @click.option("--gate/--keep-gate", default=False, show_default=True,
               help="Train the separate digit-or-not gate anew (a few minutes), or keep the bundle's own "

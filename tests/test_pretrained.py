@@ -72,11 +72,11 @@ STYLE_SAMPLES = Path(__file__).resolve().parent / "data" / "styles"  # tests/dat
 # the suite), when ruled lines and the shaded edge were taken for ink.
 KNOWN_REFUSED: dict[str, int] = {}
 # Share of each non-digit family the shipped CNN still gives a digit (`python benchmarks/styles.py`,
-# 2026-11-26, reading at 26 px, thickness and novelty switched off by calibration): the committed
-# ten may get no more than that share plus one image.
+# 2026-11-26, reading at 26 px, preprocessing 4, calibrated on 1,000 images per style): the
+# committed ten may get no more than that share plus one image.
 # The issue asks for at most 15% per family.
-GIVEN_A_DIGIT = {"letters_sans": 0.014, "letters_other": 0.082, "letters_hand": 0.445, "scribble": 0.292,
-                 "shapes": 0.086, "blobs": 0.141, "texture": 0.002, "blank_paper": 0.0, "noisy_paper": 0.225}
+GIVEN_A_DIGIT = {"letters_sans": 0.007, "letters_other": 0.072, "letters_hand": 0.415, "scribble": 0.262,
+                 "shapes": 0.078, "blobs": 0.13, "texture": 0.0, "blank_paper": 0.0, "noisy_paper": 0.201}
 
 
 @pytest.fixture(scope="module")
