@@ -86,8 +86,8 @@ def page_edges(labels: np.ndarray, candidates: np.ndarray, ink: np.ndarray) -> n
     nothing else would be left."""
     h, w = labels.shape
     sides = (labels[0], labels[-1], labels[:, 0], labels[:, -1])
-    edge = np.zeros(candidates.size, bool)
-    for i, sl in enumerate(ndi.find_objects(labels), start=1):
+    edge, boxes = np.zeros(candidates.size, bool), ndi.find_objects(labels)
+    for i, sl in enumerate(boxes, start=1):
         if sl is None or not candidates[i] or \
                 not any(np.count_nonzero(side == i) >= EDGE_CONTACT * side.size for side in sides):
             continue
@@ -100,6 +100,7 @@ def page_edges(labels: np.ndarray, candidates: np.ndarray, ink: np.ndarray) -> n
         return np.zeros(candidates.size, bool)
     level = np.median(ink[rest[labels]])
     faint = np.zeros(candidates.size, bool)
-    for i in np.flatnonzero(edge):
-        faint[i] = np.median(ink[labels == i]) < EDGE_FAINT * level
+    for i in np.flatnonzero(edge):  # within its box: not the whole image once per piece
+        sl = boxes[i - 1]
+        faint[i] = np.median(ink[sl][labels[sl] == i]) < EDGE_FAINT * level
     return faint
