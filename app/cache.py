@@ -189,7 +189,7 @@ def _columns(n: int) -> list:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _refusals(path: str, checksum: str) -> dict:
-    cached = runs.predictions_dir() / bundle.cache_name(path, f"refusals-{REFUSALS_N}.json")
+    cached = runs.predictions_dir() / bundle.cache_name(path, f"refusals-{REFUSALS_N}-{suite.tag()}.json")
     try:
         return json.loads(cached.read_text())
     except (OSError, ValueError):

@@ -148,13 +148,11 @@ class Recognizer:
         return tests
 
     def tests_asked(self) -> list[str]:
-        """The refusal tests this recognizer asks, in order: those its calibration switches on, the
-        gate only with its network; novelty keeps its threshold in ood.npz: it runs wherever that
-        file is, unless switched off."""
-        off = self.calibration.get("switched_off", ())
-        ready = {"gate": self._gate is not None, "novelty": self.novelty is not None}  # their models loaded
-        calibrated = set(tests_on(self.calibration)) | {"novelty"}  # novelty's threshold is in ood.npz
-        return [t for t in REFUSAL_TESTS if ready.get(t, True) and t in calibrated and t not in off]
+        """The refusal tests this recognizer asks, in order: those its calibration switches on
+        (`tests_on`, as the model card names them), the gate and novelty only with their models
+        (gate.keras, ood.npz) loaded."""
+        ready = {"gate": self._gate is not None, "novelty": self.novelty is not None}
+        return [t for t in tests_on(self.calibration) if ready.get(t, True)]
 
     def refusals(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> np.ndarray:
         """Per image, the first test that finds it is not a digit ("" where none does)."""

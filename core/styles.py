@@ -241,9 +241,10 @@ def letters_font(seen: bool):
 
 
 def letters_hand(rng):
-    """A letter as a hand draws it: a held-out font's glyph traced along its centre line."""
+    """A letter as a hand draws it: a held-out font's glyph traced along its centre line, each
+    separate part of it drawn (the dot of ! and ?)."""
     glyph = np.asarray(Image.fromarray(_glyph_image(LETTERS[rng.integers(len(LETTERS))], None, rng)).resize((28, 28), Image.Resampling.BOX))
-    return Image.fromarray(synth.brush_drawing(glyph, rng, float(rng.integers(8, 30))))
+    return Image.fromarray(synth.brush_drawing(glyph, rng, float(rng.integers(8, 30)), parts=True))
 
 
 def scribble(rng):

@@ -13,6 +13,14 @@ from .recognizer import REASONS, blank_prediction
 
 SUITE_SEED = 2026  # fixed: the same images for every model and every run
 PER_STYLE = 1000
+# Bump when a style's or family's generator makes other images (2: letters_hand draws the dot of
+# ! and ?), so that no cache of the suite's images, or of a model's answers on them, is reused.
+GENERATORS = 2
+
+
+def tag() -> str:
+    """What the suite's images are, besides their number: part of every cache name for them."""
+    return f"seed{SUITE_SEED}-gen{GENERATORS}-pre{preprocess.PREPROCESS_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -28,13 +36,12 @@ class Column:
 
 def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = None) -> Column:
     """One style's (or non-digit family's) images, made once and kept as .npz in `cache_dir`
-    (keyed by size, seed and preprocessing version)."""
+    (keyed by size and `tag()`)."""
     is_digit = name in styles.DIGIT_STYLES
     if not is_digit and name not in styles.NONDIGIT_FAMILIES:
         raise ValueError(f"unknown style {name!r}")
     seen = (styles.DIGIT_STYLES[name] if is_digit else styles.NONDIGIT_FAMILIES[name]).seen
-    path = (Path(cache_dir) / f"style-{name}-{n}-seed{SUITE_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz"
-            if cache_dir else None)
+    path = Path(cache_dir) / f"style-{name}-{n}-{tag()}.npz" if cache_dir else None
 
     def make() -> dict:
         if is_digit:

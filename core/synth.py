@@ -121,20 +121,29 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
     return img.astype(bool)
 
 
-def brush_drawing(digit: np.ndarray, rng, brush: float, side: int = 280) -> np.ndarray:
+def brush_drawing(digit: np.ndarray, rng, brush: float, side: int = 280, parts: bool = False) -> np.ndarray:
     """An MNIST digit as a person draws it on a `side`x`side` canvas: its centre line traced with
     a round brush `brush` px wide, white on black, slightly rotated, anywhere on the canvas. The
     digit is 35% to 90% of the canvas tall, and at least four brush widths (nobody writes a digit
-    as tall as the brush is wide). Returns the 8-bit canvas."""
+    as tall as the brush is wide). `parts`: the image is a sign, not a digit, and each of its
+    separate parts is drawn however small (the dot of ! and ?). Returns the 8-bit canvas."""
     from scipy import ndimage as ndi
 
     fine = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC))  # smoother lines
     line = skeleton(fine > DRAW_LEVEL)
-    # A hand draws strokes, not specks: drop pieces of line far shorter than the longest one.
+    # A hand draws strokes, not specks: drop pieces of line far shorter than the longest one ...
     labels, n = ndi.label(line, structure=np.ones((3, 3)))
     if n > 1:
         sizes = np.bincount(labels.ravel())[1:]
-        line = np.isin(labels, 1 + np.flatnonzero(sizes >= 0.15 * sizes.max()))
+        keep = sizes >= 0.15 * sizes.max()
+        if parts:  # ... but each separate part of a sign is drawn however small (the dot of ! and ?):
+            # its longest piece of line. Parts are read a little below the line's own threshold,
+            # so that a stroke's end the threshold broke off stays with its stroke (and dropped).
+            part = ndi.label(fine > DRAW_LEVEL * 3 // 4, structure=np.ones((3, 3)))[0]
+            for p in np.unique(part[line]):
+                within = np.unique(labels[line & (part == p)])
+                keep[within[np.argmax(sizes[within - 1])] - 1] = True
+        line = np.isin(labels, 1 + np.flatnonzero(keep))
     ys, xs = np.nonzero(line)
     if ys.size == 0:
         return np.zeros((side, side), np.uint8)

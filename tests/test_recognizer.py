@@ -91,6 +91,10 @@ def test_blank_with_novelty_detector(bundle_copy):
     assert rec.novelty is not None
     assert rec.predict(np.zeros((40, 40), np.uint8)).status == "no_digit"
     assert rec.predict_many([]) == []
+    # novelty is asked where calibration recorded it (as the model card says), not wherever ood.npz is
+    assert "novelty" not in rec.tests_asked()
+    calibrated = rec.with_calibration({**rec.calibration, "novelty_threshold": 1.0}, rec.novelty)
+    assert "novelty" in calibrated.tests_asked()
 
 
 def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):

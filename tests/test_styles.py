@@ -103,3 +103,10 @@ def test_column_is_cached_and_a_damaged_cache_is_made_anew(tiny_mnist, tmp_path)
     assert (again.images == col.images).all()
     cached.write_bytes(b"")  # a 0-byte file after a crash
     assert (suite.column("pixel12", tiny_mnist, 6, tmp_path).images == col.images).all()
+
+
+def test_a_new_generator_revision_makes_the_column_anew(tiny_mnist, tmp_path, monkeypatch):
+    suite.column("pixel12", tiny_mnist, 6, tmp_path)
+    monkeypatch.setattr(suite, "GENERATORS", suite.GENERATORS + 1)  # a generator changed its images
+    suite.column("pixel12", tiny_mnist, 6, tmp_path)
+    assert len(list(tmp_path.glob("style-pixel12-6-*.npz"))) == 2

@@ -35,3 +35,17 @@ def test_drawings_are_rgba_pngs_like_the_canvas_sends(tiny_mnist):
     assert [label for _, label, _ in out] == [label for _, label, _ in
                                                synth.drawings(tiny_mnist.x_test, tiny_mnist.y_test, 6,
                                                               brushes=(10, 12), seed=1)]
+
+
+def test_a_signs_small_part_is_drawn_only_when_asked():
+    from scipy import ndimage as ndi
+
+    bang = np.zeros((28, 28), np.uint8)  # "!": a bar and, apart from it, a dot
+    bang[3:19, 12:16] = 255
+    bang[22:25, 12:16] = 255
+    pieces = lambda img: ndi.label(img > 127)[1]  # noqa: E731
+    assert pieces(synth.brush_drawing(bang, np.random.default_rng(0), 12)) == 1  # a digit's speck: dropped
+    assert pieces(synth.brush_drawing(bang, np.random.default_rng(0), 12, parts=True)) == 2
+    broken = bang.copy()  # a bar whose end a faint gap (above 3/4 of the threshold) nearly cuts off
+    broken[19:22, 12:16], broken[22:25, 12:16] = 110, 255
+    assert pieces(synth.brush_drawing(broken, np.random.default_rng(0), 12, parts=True)) == 1
