@@ -1,6 +1,6 @@
 """The style-shift suite: how a bundle reads digits in every style and refuses every non-digit family.
 
-    python benchmarks/styles.py [--bundle artifacts/cnn] [--per-style 1000] [--numbers 1000] [--variants] [--json F]
+    python benchmarks/styles.py [--bundle artifacts/cnn] [--per-style 1000] [--numbers 1000] [--variants] [--signs] [--json F]
 
 Images are made from MNIST *test* digits (core/styles.py, core/suite.py), prepared as the dashboard
 does, and cached in $DIGITREC_HOME/suite. "seen" styles are in the shipped CNN's training and
@@ -8,7 +8,8 @@ calibration; "HELD OUT" ones are not: they estimate the next person's handwritin
 right (answered ok, right digit), misread (answered ok, wrong digit), refused (uncertain or
 no_digit), then which test refused (thickness, other = the network's "not a digit" class, gate,
 novelty, low_confidence, blank = no ink found). --variants repeats the table's summary with each
-refusal test switched off, to show what each is worth.
+refusal test switched off, to show what each is worth. --signs lists, for each letter family,
+how often each sign is given a digit and as which.
 """
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
-from core import bundle, suite, synth
+from core import bundle, styles, suite, synth
 from core.data import home_dir, load_mnist
 from core.recognizer import Recognizer
 
@@ -64,6 +66,27 @@ def summary(rows) -> dict:
     return out
 
 
+def signs(rec, cols, per_style: int) -> str:
+    """For each letter family: per sign, how many of its images were given a digit, and which."""
+    out = []
+    for col in cols:
+        if not col.name.startswith("letters_"):
+            continue
+        sign = [im.info["sign"] for im in styles.suite_nondigits(col.name, per_style, suite.SUITE_SEED)]
+        given = {}
+        for ch, p in zip(sign, suite.judge(rec.classify, col)):
+            given.setdefault(ch, [0, 0, Counter()])
+            given[ch][1] += 1
+            if p.status == "ok":
+                given[ch][0] += 1
+                given[ch][2][p.guess] += 1
+        rows = sorted(given.items(), key=lambda kv: (-kv[1][0] / kv[1][1], kv[0]))
+        out.append(f"{col.name}, given a digit (most often as): " + "  ".join(
+            f"{ch} {g}/{n}" + (f" ({','.join(str(d) for d, _ in c.most_common(2))})" if g else "")
+            for ch, (g, n, c) in rows))
+    return "\n".join(out)
+
+
 def numbers_row(rec, mnist, n: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     right = 0
@@ -80,6 +103,7 @@ def main() -> None:
     ap.add_argument("--per-style", type=int, default=suite.PER_STYLE)
     ap.add_argument("--numbers", type=int, default=1000, help="2-6 digit numbers read (0: none)")
     ap.add_argument("--variants", action="store_true", help="also each refusal test switched off")
+    ap.add_argument("--signs", action="store_true", help="also, per sign of the letter families, how often it is given a digit")
     ap.add_argument("--json", type=Path, help="write the rows here")
     args = ap.parse_args()
 
@@ -97,6 +121,8 @@ def main() -> None:
     print(table(rows))
     s = summary(rows)
     print(json.dumps(s, indent=1))
+    if args.signs:
+        print(signs(rec, cols, args.per_style))
     variants = {}
     if args.variants:
         cal = rec.calibration

@@ -233,18 +233,25 @@ def _glyph_image(ch: str, path, rng) -> np.ndarray:
     return np.asarray(img.rotate(float(rng.uniform(-10, 10)), resample=Image.Resampling.BILINEAR))
 
 
+def _signed(img: Image.Image, sign: str) -> Image.Image:
+    img.info["sign"] = sign  # which sign of LETTERS it is (benchmarks/styles.py --signs)
+    return img
+
+
 def letters_font(seen: bool):
     def make(rng):
         choices = fonts(seen)
-        return Image.fromarray(_glyph_image(LETTERS[rng.integers(len(LETTERS))], choices[rng.integers(len(choices))], rng))
+        sign = LETTERS[rng.integers(len(LETTERS))]
+        return _signed(Image.fromarray(_glyph_image(sign, choices[rng.integers(len(choices))], rng)), sign)
     return make
 
 
 def letters_hand(rng):
     """A letter as a hand draws it: a held-out font's glyph traced along its centre line, each
     separate part of it drawn (the dot of ! and ?)."""
-    glyph = np.asarray(Image.fromarray(_glyph_image(LETTERS[rng.integers(len(LETTERS))], None, rng)).resize((28, 28), Image.Resampling.BOX))
-    return Image.fromarray(synth.brush_drawing(glyph, rng, float(rng.integers(8, 30)), parts=True))
+    sign = LETTERS[rng.integers(len(LETTERS))]
+    glyph = np.asarray(Image.fromarray(_glyph_image(sign, None, rng)).resize((28, 28), Image.Resampling.BOX))
+    return _signed(Image.fromarray(synth.brush_drawing(glyph, rng, float(rng.integers(8, 30)), parts=True)), sign)
 
 
 def scribble(rng):

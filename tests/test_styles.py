@@ -50,6 +50,9 @@ def test_each_nondigit_family_makes_images(family):
     a = styles.suite_nondigits(family, 3, seed=5)
     b = styles.suite_nondigits(family, 3, seed=5)
     assert len(a) == 3 and all((np.asarray(x) == np.asarray(y)).all() for x, y in zip(a, b))
+    if family.startswith("letters_"):  # each says which sign it is (benchmarks/styles.py --signs)
+        assert [x.info["sign"] for x in a] == [y.info["sign"] for y in b]
+        assert all(x.info["sign"] in styles.LETTERS for x in a)
 
 
 def test_fonts_split_into_seen_and_held_out():
