@@ -102,6 +102,8 @@ def status_sentence(p, calibration: dict | None = None) -> str:
     if p.status == "uncertain":
         need = f" (it answers from {calibration['ok_threshold']:.0%})" if calibration else ""
         return f"Most likely a {p.guess}, but only {p.confidence:.0%} sure{need}: too unsure to answer."
+    if getattr(p, "reason", "") == "sparse":
+        return f"Only a few specks of ink, too little for a digit, so it gives no digit. Its best guess would have been {p.guess}."
     why = REASONS.get(getattr(p, "reason", ""), "a test for non-digits")
     return ("This ink is unlike the digits the network knows (a letter, a shape, a scribble or a "
             f"filled blob), so it gives no digit: {why} said so. Its best guess would have been {p.guess}.")
@@ -192,7 +194,8 @@ def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
 
 
 REFUSAL_WORDS = {"other": "its own *not a digit* class", "gate": "a digit-or-not gate",
-                 "novelty": "the novelty check", "thickness": "the thickness check"}
+                 "novelty": "the novelty check", "thickness": "the thickness check",
+                 "sparse": "the too-little-ink check"}
 
 
 def _refusal_tests(cal: dict) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import bundle, gate, styles, synth
 from .novelty import OOD_FILE, Novelty, fit_temperature, scale_temperature
-from .preprocess import PREPROCESS_VERSION, ink_thickness
+from .preprocess import PREPROCESS_VERSION, ink_amount, ink_thickness
 from .recognizer import Recognizer
 
 # Shares of real digits each test may refuse, in every calibration style: the *worst* style sets
@@ -23,6 +23,10 @@ MAX_REFUSED = 0.003  # confidence below the "ok" threshold
 MAX_NO_DIGIT = 0.001  # features unlike MNIST's (novelty): a last net for what the other tests miss
 MAX_OTHER = 0.004  # the network's own "not a digit" class (11-class models): most non-digits stop here
 MAX_GATE = 0.0075  # the separate digit-or-not gate (gate.py), when a bundle has one
+# Less ink than any calibration digit holds (a few specks of noisy paper spread over the box) is
+# refused as "sparse". Not a budget: a 0.1% quantile of 1,000 images is one or two images, and one
+# tried on 2026-11-27 (20.7 MNIST pixels) refused 0.8% of the suite's thin digits. Like blank, it
+# judges the amount of ink, not its shape, so it is not a last net.
 # A digit 8 px tall has lost most of its shape: it may be refused up to this many times as often
 WIDER = {"pixel8": 3.0}
 # Calibration images per style. Each threshold is the most lenient of 13 styles' low quantiles: with
@@ -104,6 +108,8 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
         "measured_on": f"{per_kind} images of validation digits in each of {len(by_style)} styles "
                        f"({', '.join(by_style)}), the worst style setting each threshold",
         "max_thickness": thickest,
+        # rounded down, so that the calibration digit with the least ink is still accepted
+        "min_ink": math.floor(min(float(ink_amount(v).min()) for v in by_style.values()) * 100) / 100,
     }
     if recognizer.meta.nondigits:
         cal["other_threshold"] = round(_worst({k: o for k, (_, _, o) in scored.items()}, MAX_OTHER, low=False), 6)

@@ -196,7 +196,8 @@ def boxed(image, boxes, labels, max_side: int = 640) -> np.ndarray:
 
 # Colours of the refusal view: answered right, answered wrong, then one per test that refused.
 OUTCOME_COLOURS = {"read right": "#4c9f70", "misread": "#e4572e", "thickness": "#6b4c9a", "other": "#3b6ea5",
-                   "gate": "#7fa7d1", "novelty": "#b4c7e7", "low_confidence": "#f2b134", "blank": "#bbbbbb"}
+                   "gate": "#7fa7d1", "novelty": "#b4c7e7", "low_confidence": "#f2b134", "blank": "#bbbbbb",
+                   "sparse": "#d9d9d9"}
 
 
 def refusals(rows: list, title: str = "") -> go.Figure:

@@ -13,6 +13,7 @@ from .novelty import OOD_FILE, Novelty, scale_temperature
 # Why an answer is not "ok", in the order the tests are applied (the first that fires is named).
 REASONS = {
     "blank": "no ink found",
+    "sparse": "too little ink for a digit (a few specks)",
     "thickness": "ink thicker than any digit's stroke (a filled blob)",
     "other": "the network's own \"not a digit\" class",
     "gate": "the digit-or-not gate",
@@ -23,8 +24,8 @@ REASONS = {
 # Used when a bundle carries no calibration of its own (see calibrate.py).
 DEFAULT_CALIBRATION = {"temperature": 1.0, "ok_threshold": 0.5, "uncertain_threshold": 0.3}
 # The refusal tests, in the order they are asked, and the calibration key that switches each on
-REFUSAL_TESTS = {"thickness": "max_thickness", "other": "other_threshold", "gate": "gate_threshold",
-                 "novelty": "novelty_threshold"}
+REFUSAL_TESTS = {"sparse": "min_ink", "thickness": "max_thickness", "other": "other_threshold",
+                 "gate": "gate_threshold", "novelty": "novelty_threshold"}
 
 
 def tests_on(calibration: dict) -> list[str]:
@@ -133,10 +134,12 @@ class Recognizer:
                                for i in range(0, len(x), batch)])
 
     def refusal_tests(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> dict:
-        """{test: where it fires}, in the order they are asked: ink thicker than any training
-        digit's (a filled blob), the network's "not a digit" class, the gate, features unlike any
+        """{test: where it fires}, in the order they are asked: less ink than digits hold (a few
+        specks), ink thicker than any training digit's (a filled blob), the network's "not a digit" class, the gate, features unlike any
         MNIST digit's. Each test runs only when calibrated (and not switched off)."""
         cal, tests, asked = self.calibration, {}, self.tests_asked()
+        if "sparse" in asked:
+            tests["sparse"] = preprocess.ink_amount(images) < cal["min_ink"]
         if "thickness" in asked:
             tests["thickness"] = preprocess.ink_thickness(images) > cal["max_thickness"]
         if "other" in asked:

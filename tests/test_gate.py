@@ -71,3 +71,4 @@ def test_calibrate_bundle_trains_the_gate(tiny_bundle, tiny_mnist, tmp_path):
     meta = json.loads((target / "meta.json").read_text())
     assert meta["gate"]["config"]["digits"] == 120 and meta["calibration"] == cal
     assert 0 <= cal["gate_threshold"] <= 1 and 0 <= cal["digits_refused"] <= 1
+    assert 0 < cal["min_ink"] < 100  # the calibration digits' least ink, in MNIST pixels

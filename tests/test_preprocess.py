@@ -201,6 +201,15 @@ def test_ink_thickness_tells_blobs_from_strokes():
     assert thick[0] > 8 and thick[1] < 4 and thick[2] == 0  # MNIST's thickest training digit: 6.7
 
 
+def test_ink_amount_tells_a_few_specks_from_a_stroke():
+    specks = np.full((300, 300), 235, np.uint8)  # grey paper with three dark specks far apart
+    for y, x in ((40, 50), (150, 240), (260, 120)):
+        specks[y: y + 4, x: x + 4] = 40
+    amount = P.ink_amount(np.stack([P.prepare(specks).image, P.prepare(255 - stroke_digit()).image,
+                                    np.full((28, 28), 255, np.uint8)]))
+    assert amount[0] < 12 and amount[1] > 30 and amount[2] == 784  # MNIST's least ink: about 22
+
+
 def test_explain_shows_every_step_ending_in_the_network_input():
     img = png_bytes(Image.fromarray(255 - stroke_digit()))  # dark ink on white paper
     steps = P.explain(img)
