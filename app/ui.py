@@ -193,9 +193,8 @@ def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
     return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
 
 
-REFUSAL_WORDS = {"other": "its own *not a digit* class", "gate": "a digit-or-not gate",
-                 "novelty": "the novelty check", "thickness": "the thickness check",
-                 "sparse": "the too-little-ink check"}
+REFUSAL_WORDS = {"sparse": "a too-little-ink check", "other": "its own *not a digit* class",
+                 "gate": "a digit-or-not gate", "novelty": "the novelty check", "thickness": "the thickness check"}
 
 
 def _refusal_tests(cal: dict) -> str:

@@ -42,7 +42,8 @@ def test_the_model_card_says_how_the_shipped_cnn_reads(app_test):
     card = " ".join(m.value for m in at.sidebar.markdown)
     assert "Reads each image shrunk to 26 px" in card and "networks of other seeds" not in card
     # its calibration switched the novelty and thickness checks off: the card names what is left
-    assert "class and a digit-or-not gate say *no digit*" in card and "novelty" not in card
+    assert ("a too-little-ink check, its own *not a digit* class and a digit-or-not gate say *no digit*" in card
+            and "novelty" not in card)
     at.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / "improved")).run()
     no_exception(at)
     assert "shrunk" not in " ".join(m.value for m in at.sidebar.markdown)
@@ -69,6 +70,16 @@ def test_draw_page_runs_with_an_empty_canvas(app_test):
 def upload(at, files):
     at.file_uploader(key="upload").set_value(files).run()
     return at
+
+
+def test_a_photo_of_a_few_specks_is_no_digit_and_says_why(app_test):
+    specks = np.full((300, 300), 235, np.uint8)  # grey paper with three dark specks far apart
+    for y, x in ((40, 50), (150, 240), (260, 120)):
+        specks[y: y + 4, x: x + 4] = 40
+    at = upload(app_test(DRAW), [("specks.png", png_bytes(Image.fromarray(specks)), "image/png")])
+    no_exception(at)
+    assert headlines(at) == ["no digit", "no digit"]  # the empty canvas's, then the upload's
+    assert "Only a few specks of ink" in " ".join(m.value for m in at.markdown)
 
 
 def test_upload_good_and_bad_files_each_get_an_answer(app_test):
