@@ -103,7 +103,8 @@ def status_sentence(p, calibration: dict | None = None) -> str:
         need = f" (it answers from {calibration['ok_threshold']:.0%})" if calibration else ""
         return f"Most likely a {p.guess}, but only {p.confidence:.0%} sure{need}: too unsure to answer."
     if getattr(p, "reason", "") == "sparse":
-        return f"Only a few specks of ink, too little for a digit, so it gives no digit. Its best guess would have been {p.guess}."
+        return ("Only a few specks of ink, too little for a digit, so it gives no digit. Its best guess "
+                f"would have been {p.guess}.")
     why = REASONS.get(getattr(p, "reason", ""), "a test for non-digits")
     return ("This ink is unlike the digits the network knows (a letter, a shape, a scribble or a "
             f"filled blob), so it gives no digit: {why} said so. Its best guess would have been {p.guess}.")

@@ -7,9 +7,9 @@ does, and cached in $DIGITREC_HOME/suite. "seen" styles are in the shipped CNN's
 calibration; "HELD OUT" ones are not: they estimate the next person's handwriting. Columns: read
 right (answered ok, right digit), misread (answered ok, wrong digit), refused (uncertain or
 no_digit), then which test refused (sparse = too little ink, thickness, other = the network's
-"not a digit" class, gate, novelty, low_confidence, blank = no ink found). --variants repeats the table's summary with each
-refusal test switched off, to show what each is worth. --signs lists, for each letter family,
-how often each sign is given a digit and as which.
+"not a digit" class, gate, novelty, low_confidence, blank = no ink found). --variants repeats the
+table's summary with each refusal test switched off, to show what each is worth. --signs lists,
+for each letter family, how often each sign is given a digit and as which.
 """
 from __future__ import annotations
 

@@ -135,8 +135,9 @@ class Recognizer:
 
     def refusal_tests(self, feats: np.ndarray, images: np.ndarray, other: np.ndarray) -> dict:
         """{test: where it fires}, in the order they are asked: less ink than digits hold (a few
-        specks), ink thicker than any training digit's (a filled blob), the network's "not a digit" class, the gate, features unlike any
-        MNIST digit's. Each test runs only when calibrated (and not switched off)."""
+        specks), ink thicker than any training digit's (a filled blob), the network's "not a
+        digit" class, the gate, features unlike any MNIST digit's. Each test runs only when
+        calibrated (and not switched off)."""
         cal, tests, asked = self.calibration, {}, self.tests_asked()
         if "sparse" in asked:
             tests["sparse"] = preprocess.ink_amount(images) < cal["min_ink"]
