@@ -26,6 +26,15 @@ def filled_disk(size=300):
     return np.asarray(img)
 
 
+def specks():
+    """Grey paper, 300 px square, with three dark 4-px specks far apart: ink, but far too little
+    for a digit."""
+    img = np.full((300, 300), 235, np.uint8)
+    for y, x in ((40, 50), (150, 240), (260, 120)):
+        img[y: y + 4, x: x + 4] = 40
+    return img
+
+
 def png_bytes(img, fmt="PNG", **kw):
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from core import bundle
 
-from tests.images import filled_disk, photo_of_seven, png_bytes, stroke_digit
+from tests.images import filled_disk, photo_of_seven, png_bytes, specks, stroke_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAW = "pages/draw.py"
@@ -73,10 +73,7 @@ def upload(at, files):
 
 
 def test_a_photo_of_a_few_specks_is_no_digit_and_says_why(app_test):
-    specks = np.full((300, 300), 235, np.uint8)  # grey paper with three dark specks far apart
-    for y, x in ((40, 50), (150, 240), (260, 120)):
-        specks[y: y + 4, x: x + 4] = 40
-    at = upload(app_test(DRAW), [("specks.png", png_bytes(Image.fromarray(specks)), "image/png")])
+    at = upload(app_test(DRAW), [("specks.png", png_bytes(Image.fromarray(specks())), "image/png")])
     no_exception(at)
     assert headlines(at) == ["no digit", "no digit"]  # the empty canvas's, then the upload's
     assert "Only a few specks of ink" in " ".join(m.value for m in at.markdown)

@@ -7,7 +7,7 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from core import preprocess as P
-from tests.images import filled_disk, png_bytes, stroke_digit
+from tests.images import filled_disk, png_bytes, specks, stroke_digit
 
 
 def assert_mnist_form(a):
@@ -202,10 +202,7 @@ def test_ink_thickness_tells_blobs_from_strokes():
 
 
 def test_ink_amount_tells_a_few_specks_from_a_stroke():
-    specks = np.full((300, 300), 235, np.uint8)  # grey paper with three dark specks far apart
-    for y, x in ((40, 50), (150, 240), (260, 120)):
-        specks[y: y + 4, x: x + 4] = 40
-    amount = P.ink_amount(np.stack([P.prepare(specks).image, P.prepare(255 - stroke_digit()).image,
+    amount = P.ink_amount(np.stack([P.prepare(specks()).image, P.prepare(255 - stroke_digit()).image,
                                     np.full((28, 28), 255, np.uint8)]))
     assert amount[0] < 12 and amount[1] > 30 and amount[2] == 784  # MNIST's least ink: about 22
 

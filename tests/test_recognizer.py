@@ -119,14 +119,12 @@ def test_filled_blob_is_no_digit(bundle_copy, tiny_mnist):
 def test_a_few_specks_are_too_little_ink(bundle_copy, tiny_mnist):
     from core import bundle
     from core.recognizer import DEFAULT_CALIBRATION
+    from tests.images import specks
 
     meta = bundle.read_meta(bundle_copy)
     bundle.write_meta(bundle_copy, {**meta.raw, "calibration": dict(DEFAULT_CALIBRATION, ok_threshold=0,
                                                                     uncertain_threshold=0, min_ink=15.0)})
     rec = Recognizer(bundle_copy)
-    specks = np.full((300, 300), 235, np.uint8)
-    for y, x in ((40, 50), (150, 240), (260, 120)):
-        specks[y: y + 4, x: x + 4] = 40
-    p = rec.predict(specks)
+    p = rec.predict(specks())
     assert (p.status, p.reason) == ("no_digit", "sparse") and p.guess is not None
     assert rec.predict(tiny_mnist.x_test[0]).status == "ok" and rec.tests_asked() == ["sparse"]
