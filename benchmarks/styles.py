@@ -66,24 +66,23 @@ def summary(rows) -> dict:
     return out
 
 
-def signs(rec, cols, per_style: int) -> str:
-    """For each letter family: per sign, how many of its images were given a digit, and which."""
+def signs(cols, preds: dict, per_style: int) -> str:
+    """For each letter family: per sign, how many of its images were given a digit, and which.
+    `preds`: each column's Predictions, by name."""
     out = []
     for col in cols:
         if not col.name.startswith("letters_"):
             continue
         sign = [im.info["sign"] for im in styles.suite_nondigits(col.name, per_style, suite.SUITE_SEED)]
-        given = {}
-        for ch, p in zip(sign, suite.judge(rec.classify, col)):
-            given.setdefault(ch, [0, 0, Counter()])
-            given[ch][1] += 1
+        total, given = Counter(sign), {ch: Counter() for ch in set(sign)}
+        for ch, p in zip(sign, preds[col.name]):
             if p.status == "ok":
-                given[ch][0] += 1
-                given[ch][2][p.guess] += 1
-        rows = sorted(given.items(), key=lambda kv: (-kv[1][0] / kv[1][1], kv[0]))
+                given[ch][p.guess] += 1
+        rows = sorted(total, key=lambda ch: (-given[ch].total() / total[ch], ch))
         out.append(f"{col.name}, given a digit (most often as): " + "  ".join(
-            f"{ch} {g}/{n}" + (f" ({','.join(str(d) for d, _ in c.most_common(2))})" if g else "")
-            for ch, (g, n, c) in rows))
+            f"{ch} {given[ch].total()}/{total[ch]}"
+            + (f" ({','.join(str(d) for d, _ in given[ch].most_common(2))})" if given[ch] else "")
+            for ch in rows))
     return "\n".join(out)
 
 
@@ -113,7 +112,8 @@ def main() -> None:
     cols = [suite.column(name, mnist, args.per_style, cache) for name in suite.names()]
     made = time.perf_counter() - start
     rec = Recognizer(args.bundle)
-    rows = [suite.score(c, suite.judge(rec.classify, c)) for c in cols]
+    preds = {c.name: suite.judge(rec.classify, c) for c in cols}
+    rows = [suite.score(c, preds[c.name]) for c in cols]
     if args.numbers:
         rows.append(numbers_row(rec, mnist, args.numbers, suite.SUITE_SEED))
     print(f"{args.bundle}: {args.per_style} images per style from MNIST test digits "
@@ -122,7 +122,7 @@ def main() -> None:
     s = summary(rows)
     print(json.dumps(s, indent=1))
     if args.signs:
-        print(signs(rec, cols, args.per_style))
+        print(signs(cols, preds, args.per_style))
     variants = {}
     if args.variants:
         cal = rec.calibration
