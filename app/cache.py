@@ -95,7 +95,7 @@ def feature_map(path: str, set_name: str) -> dict:
 @st.cache_data(show_spinner="Placing every image by what the network sees in it…", max_entries=8)
 def _feature_map(path: str, checksum: str, set_name: str) -> dict:
     x = evaluation_set(set_name)[0]
-    where = runs.predictions_dir() / bundle.cache_name(path, f"map-{set_name}-{len(x)}.npz")
+    where = runs.predictions_dir() / bundle.cache_name(path, f"map-{evaluate.set_key(set_name)}.npz")
     return bundle.cached_arrays(where, ("coords", "refused"), lambda: service().map(path, x))
 
 
@@ -163,7 +163,7 @@ def evaluation_set(name: str):
 @st.cache_resource(show_spinner="Scoring the model on every image (once per model and set)…", max_entries=32)
 def _probabilities(path: str, checksum: str, set_name: str):
     x = evaluation_set(set_name)[0]
-    return evaluate.cached_predictions(path, f"{set_name}-{len(x)}", lambda: service().probabilities(path, x),
+    return evaluate.cached_predictions(path, evaluate.set_key(set_name), lambda: service().probabilities(path, x),
                                        runs.predictions_dir())
 
 
@@ -191,9 +191,11 @@ def _columns(n: int) -> list:
 def _refusals(path: str, checksum: str) -> dict:
     cached = runs.predictions_dir() / bundle.cache_name(path, f"refusals-{REFUSALS_N}-{suite.tag()}.json")
     try:
-        return json.loads(cached.read_text())
-    except (OSError, ValueError):
-        pass  # not made yet, or damaged: made anew
+        report = json.loads(cached.read_text())
+        if [row["style"] for row in report["rows"]] == suite.names():
+            return report
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not made yet, damaged, or of a suite with other columns: made anew
     cols = _columns(REFUSALS_N)
     report = suite.report(cols, lambda x: service().judge(path, x))
     bundle.write_text_atomic(cached, json.dumps(report))

@@ -93,6 +93,16 @@ def headline_above(text: str) -> None:
                 unsafe_allow_html=True)
 
 
+# What each refusal test found, said to the person who sent the image (tests: core.recognizer.REASONS).
+NO_DIGIT = {
+    "sparse": "Only a few specks of ink, too little for a digit",
+    "thickness": "The ink is thicker than any digit's stroke (a filled blob or a smudge)",
+    "other": "The network's own \"not a digit\" class says this is not a digit (a letter, a shape or a scribble)",
+    "gate": "The digit-or-not gate finds this ink unlike the digits the network knows",
+    "novelty": "What the network sees in it is unlike every digit it was trained on",
+}
+
+
 def status_sentence(p, calibration: dict | None = None) -> str:
     """One plain sentence: what the status means for this answer."""
     if p.status == "ok":
@@ -102,12 +112,8 @@ def status_sentence(p, calibration: dict | None = None) -> str:
     if p.status == "uncertain":
         need = f" (it answers from {calibration['ok_threshold']:.0%})" if calibration else ""
         return f"Most likely a {p.guess}, but only {p.confidence:.0%} sure{need}: too unsure to answer."
-    if getattr(p, "reason", "") == "sparse":
-        return ("Only a few specks of ink, too little for a digit, so it gives no digit. Its best guess "
-                f"would have been {p.guess}.")
-    why = REASONS.get(getattr(p, "reason", ""), "a test for non-digits")
-    return ("This ink is unlike the digits the network knows (a letter, a shape, a scribble or a "
-            f"filled blob), so it gives no digit: {why} said so. Its best guess would have been {p.guess}.")
+    why = NO_DIGIT.get(getattr(p, "reason", ""), "This ink is unlike the digits the network knows")
+    return f"{why}, so it gives no digit. Its best guess would have been {p.guess}."
 
 
 def headline(p) -> str:

@@ -56,6 +56,17 @@ def metrics(probs: np.ndarray, y: np.ndarray, worst: int = 36) -> dict:
     return out
 
 
+def set_key(name: str) -> str:
+    """What a set's images are, for cache names: its name and size, and for a made set how it was
+    made (seed, generators, preprocessing), so that nothing cached about them outlives them."""
+    n = SETS[name][1]
+    if name == "mnist":
+        return f"{name}-{n}"
+    if name.startswith("style:"):
+        return f"{name}-{n}-{suite.tag()}"
+    return f"{name}-{n}-seed{SET_SEED}-pre{preprocess.PREPROCESS_VERSION}"
+
+
 def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
     """(images (N, 28, 28) uint8 as the network sees them, true labels, MNIST test index of each).
     The realistic sets take ~15 s to make, so they are kept as .npz in `cache_dir` (keyed by
@@ -68,7 +79,7 @@ def evaluation_set(name: str, mnist, cache_dir: str | Path | None = None):
         col = suite.column(name.split(":", 1)[1], mnist, SETS[name][1], cache_dir)
         return col.images, col.labels, col.index
     n = SETS[name][1]
-    path = Path(cache_dir) / f"{name}-{n}-seed{SET_SEED}-pre{preprocess.PREPROCESS_VERSION}.npz" if cache_dir else None
+    path = Path(cache_dir) / f"{set_key(name)}.npz" if cache_dir else None
 
     def make() -> dict:
         rng = np.random.default_rng(SET_SEED)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from core import bundle
+from core import runs as runs_mod
 
 from tests.images import filled_disk, photo_of_seven, png_bytes, specks, stroke_digit
 
@@ -77,6 +78,15 @@ def test_a_photo_of_a_few_specks_is_no_digit_and_says_why(app_test):
     no_exception(at)
     assert headlines(at) == ["no digit", "no digit"]  # the empty canvas's, then the upload's
     assert "Only a few specks of ink" in " ".join(m.value for m in at.markdown)
+
+
+def test_every_refusal_test_has_its_own_sentence():
+    from app import ui
+    from core.recognizer import REFUSAL_TESTS, Prediction
+
+    said = [ui.status_sentence(Prediction(None, 3, 0.9, "no_digit", [], (0, 0, 0, 0), None, reason))
+            for reason in REFUSAL_TESTS]
+    assert len(set(said)) == len(REFUSAL_TESTS) and all(s.endswith("would have been 3.") for s in said)
 
 
 def test_upload_good_and_bad_files_each_get_an_answer(app_test):
@@ -251,6 +261,10 @@ def test_refusals_view_shows_every_style_and_its_refused_images(app_test, runs, 
     from core import suite
 
     monkeypatch.setattr(cache, "REFUSALS_N", 6)  # a few images per style: the view, not the figures
+    # a report kept from a suite with fewer columns (a family added since) is made anew
+    stale = runs_mod.predictions_dir() / bundle.cache_name(bundle.PRETRAINED, f"refusals-6-{suite.tag()}.json")
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text(json.dumps({"rows": [{"style": suite.names()[0]}], "images": {}, "curve": {}, "point": {}}))
     at = app_test(MISTAKES)
     at.segmented_control(key="cm_view").set_value("Refusals").run()
     no_exception(at)

@@ -175,3 +175,13 @@ def test_label_flags_round_trip(tmp_path):
     assert flags.read_flags(path) == {"1234": {"label": 5, "model said": 3}}
     path.write_text("not json")
     assert flags.read_flags(path) == {}
+
+
+def test_a_sets_cache_key_names_how_its_images_were_made(monkeypatch):
+    from core import preprocess, suite
+
+    before = {name: evaluate.set_key(name) for name in ("mnist", "drawings", "style:thin")}
+    monkeypatch.setattr(suite, "GENERATORS", suite.GENERATORS + 1)  # a style draws other images
+    assert evaluate.set_key("style:thin") != before["style:thin"]
+    monkeypatch.setattr(preprocess, "PREPROCESS_VERSION", preprocess.PREPROCESS_VERSION + 1)
+    assert evaluate.set_key("drawings") != before["drawings"] and evaluate.set_key("mnist") == before["mnist"]
