@@ -246,12 +246,22 @@ def letters_font(seen: bool):
     return make
 
 
-def letters_hand(rng):
-    """A letter as a hand draws it: a held-out font's glyph traced along its centre line, each
-    separate part of it drawn (the dot of ! and ?)."""
-    sign = LETTERS[rng.integers(len(LETTERS))]
-    glyph = np.asarray(Image.fromarray(_glyph_image(sign, None, rng)).resize((28, 28), Image.Resampling.BOX))
+def _traced(sign: str, path, rng) -> Image.Image:
+    """A sign as a hand draws it: the font's glyph traced along its centre line with a round
+    brush, each separate part of it drawn (the dot of ! and ?)."""
+    glyph = np.asarray(Image.fromarray(_glyph_image(sign, path, rng)).resize((28, 28), Image.Resampling.BOX))
     return _signed(Image.fromarray(synth.brush_drawing(glyph, rng, float(rng.integers(8, 30)), parts=True)), sign)
+
+
+def letters_hand(rng):
+    """Letters traced as a hand draws them, from Pillow's own font (held out)."""
+    return _traced(LETTERS[rng.integers(len(LETTERS))], None, rng)
+
+
+def letters_hand_sans(rng):
+    """Letters traced as a hand draws them, from the DejaVu Sans family (seen)."""
+    sign, choices = LETTERS[rng.integers(len(LETTERS))], fonts(seen=True)
+    return _traced(sign, choices[rng.integers(len(choices))], rng)
 
 
 def scribble(rng):
@@ -345,6 +355,8 @@ NONDIGIT_FAMILIES = {
     "texture": NonDigit(texture, False, "grids, hatching, dots, stripes"),
     "blank_paper": NonDigit(blank_paper, False, "empty paper, photographed"),
     "noisy_paper": NonDigit(noisy_paper, False, "empty paper, noise and specks"),
+    # last, so that every other family keeps its seed (suite_nondigits seeds by position)
+    "letters_hand_sans": NonDigit(letters_hand_sans, True, "letters traced as a hand draws them, DejaVu Sans family"),
 }
 
 
