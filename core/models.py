@@ -35,7 +35,7 @@ class TrainConfig:
     styled: int = 0
     # images of an 11th class, "not a digit" (half the gate's generator: letters of one font family,
     # hand-drawn letters and signs, curves, shapes, overlapping digits; half the suite's seen
-    # families: letters typed and traced by hand, scribbles, shapes, blobs): the classifier itself
+    # families: letters typed in one font family, scribbles, shapes, blobs): the classifier itself
     # learns what a digit is not. 0 keeps ten outputs
     nondigits: int = 0
 
@@ -147,7 +147,7 @@ MODELS = {
                                "Keras's simple MNIST convnet, its published settings (reports 99.22%)"),
     "cnn": ModelSpec(build_cnn, TrainConfig(model="cnn", epochs=16, batch_size=128, learning_rate=3e-3,
                                             schedule="onecycle", label_smoothing=0.1, drawn=20000,
-                                            styled=20000, nondigits=36000, **CNN_AUG),
+                                            styled=20000, nondigits=30000, **CNN_AUG),
                      "digitrec's CNN: conv + batch norm, augmentation, one-cycle LR, weight averaging"),
     "cnn_fast": ModelSpec(build_cnn, TrainConfig(model="cnn_fast", epochs=6, batch_size=128, learning_rate=3e-3,
                                                  schedule="onecycle", label_smoothing=0.1, width=16,
