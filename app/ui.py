@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core import bundle, figures
-from core.recognizer import REASONS, tests_on
+from core.recognizer import tests_on
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
 
@@ -93,7 +93,7 @@ def headline_above(text: str) -> None:
                 unsafe_allow_html=True)
 
 
-# What each refusal test found, said to the person who sent the image (tests: core.recognizer.REASONS).
+# What each refusal test found, said to the person who sent the image (tests: core.recognizer.REFUSAL_TESTS).
 NO_DIGIT = {
     "sparse": "Only a few specks of ink, too little for a digit",
     "thickness": "The ink is thicker than any digit's stroke (a filled blob or a smudge)",
