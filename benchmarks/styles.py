@@ -35,17 +35,18 @@ def pct(v) -> str:
 
 
 def table(rows) -> str:
-    out = [f"{'style':<17} {'':<8} {'read right':>10} {'misread':>8} {'refused':>8}  refused by"]
+    w = max([len("style")] + [len(r["style"]) for r in rows])  # the longest name sets the first column
+    out = [f"{'style':<{w}} {'':<8} {'read right':>10} {'misread':>8} {'refused':>8}  refused by"]
     for r in rows:
         by = ", ".join(f"{k} {100 * v:.1f}" for k, v in r["by"].items())
         tag = "seen" if r["seen"] else "HELD OUT"
         if r["kind"] == "digit":
-            out.append(f"{r['style']:<17} {tag:<8} {pct(r['read_right']):>10} {pct(r['misread']):>8} "
+            out.append(f"{r['style']:<{w}} {tag:<8} {pct(r['read_right']):>10} {pct(r['misread']):>8} "
                        f"{pct(r['refused']):>8}  {by}")
         elif r["kind"] == "number":
-            out.append(f"{r['style']:<17} {tag:<8} {pct(r['read_right']):>10} {'':>8} {'':>8}  read exactly")
+            out.append(f"{r['style']:<{w}} {tag:<8} {pct(r['read_right']):>10} {'':>8} {'':>8}  read exactly")
         else:
-            out.append(f"{r['style']:<17} {tag:<8} {'':>10} {'':>8} {pct(r['refused']):>8}  {by}")
+            out.append(f"{r['style']:<{w}} {tag:<8} {'':>10} {'':>8} {pct(r['refused']):>8}  {by}")
     return "\n".join(out)
 
 
