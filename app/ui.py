@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core import bundle, figures
-from core.recognizer import tests_on
+from core.recognizer import REASONS, tests_on
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
 
@@ -93,16 +93,6 @@ def headline_above(text: str) -> None:
                 unsafe_allow_html=True)
 
 
-# What each refusal test found, said to the person who sent the image (tests: core.recognizer.REFUSAL_TESTS).
-NO_DIGIT = {
-    "sparse": "Only a few specks of ink, too little for a digit",
-    "thickness": "The ink is thicker than any digit's stroke (a filled blob or a smudge)",
-    "other": "The network's own \"not a digit\" class says this is not a digit (a letter, a shape or a scribble)",
-    "gate": "The digit-or-not gate finds this ink unlike the digits the network knows",
-    "novelty": "What the network sees in it is unlike every digit it was trained on",
-}
-
-
 def status_sentence(p, calibration: dict | None = None) -> str:
     """One plain sentence: what the status means for this answer."""
     if p.status == "ok":
@@ -112,7 +102,7 @@ def status_sentence(p, calibration: dict | None = None) -> str:
     if p.status == "uncertain":
         need = f" (it answers from {calibration['ok_threshold']:.0%})" if calibration else ""
         return f"Most likely a {p.guess}, but only {p.confidence:.0%} sure{need}: too unsure to answer."
-    why = NO_DIGIT.get(getattr(p, "reason", ""), "This ink is unlike the digits the network knows")
+    why = REASONS.get(getattr(p, "reason", ""), "This ink is unlike the digits the network knows")
     return f"{why}, so it gives no digit. Its best guess would have been {p.guess}."
 
 

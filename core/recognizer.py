@@ -10,15 +10,16 @@ import numpy as np
 from . import bundle, gate, preprocess
 from .novelty import OOD_FILE, Novelty, scale_temperature
 
-# Why an answer is not "ok", in the order the tests are applied (the first that fires is named).
+# Why an answer is not "ok", in the order the tests are applied (the first that fires is named),
+# as the dashboard says it to the person who sent the image.
 REASONS = {
-    "blank": "no ink found",
-    "sparse": "too little ink for a digit (a few specks)",
-    "thickness": "ink thicker than any digit's stroke (a filled blob)",
-    "other": "the network's own \"not a digit\" class",
-    "gate": "the digit-or-not gate",
-    "novelty": "features unlike any digit's",
-    "low_confidence": "too unsure of the digit",
+    "blank": "No ink was found",
+    "sparse": "Only a few specks of ink, too little for a digit",
+    "thickness": "The ink is thicker than any digit's stroke (a filled blob or a smudge)",
+    "other": "The network's own \"not a digit\" class says this is not a digit (a letter, a shape or a scribble)",
+    "gate": "The digit-or-not gate finds this ink unlike the digits the network knows",
+    "novelty": "What the network sees in it is unlike every digit it was trained on",
+    "low_confidence": "Too unsure of the digit",
 }
 
 # Used when a bundle carries no calibration of its own (see calibrate.py).
