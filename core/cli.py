@@ -78,6 +78,8 @@ def data(data_path, unverified):
 @click.option("--drawn", type=click.IntRange(0), help="Extra digits drawn with the canvas brush.")
 @click.option("--styled", type=click.IntRange(0), help="Extra digits in the seen styles (core.styles).")
 @click.option("--nondigits", type=click.IntRange(0), help="Images of the 11th class, not a digit (0: ten classes).")
+@click.option("--traced-letters", is_flag=True, default=None,
+              help="Letters traced by hand (DejaVu Sans) among the non-digits.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Also write the evaluation report here.")
 @data_option
 @friendly_errors
@@ -130,8 +132,8 @@ def evaluate(bundle_dir, report_dir, styles, data_path, unverified):
 @data_option
 @friendly_errors
 def ensemble(out, members, read_at, data_path, unverified):
-    """Join trained bundles (MEMBERS: the same network, other seeds; one is fine) into one bundle at
-    OUT that averages their logits; then calibrate OUT."""
+    """Join trained bundles (MEMBERS: the same network, other seeds or recipes; one is fine) into
+    one bundle at OUT that averages their logits; then calibrate OUT."""
     for member in members:
         read_meta(member)
     meta = join(list(members), load_data(data_path, unverified), out, read_at)

@@ -46,7 +46,8 @@ def combine(member_dirs: list, mnist: Mnist, out_dir: str | Path, read_at: int =
         "train_seconds": round(sum(m.train_seconds for _, m in loaded), 1),
         "read_at": read_at,
         "members": [{"bundle": str(d), "seed": m.config.get("seed"), "val_accuracy": m.val_accuracy,
-                     "test_accuracy": m.test_accuracy, "train_seconds": m.train_seconds}
+                     "test_accuracy": m.test_accuracy, "train_seconds": m.train_seconds,
+                     "traced_letters": bool(m.config.get("traced_letters"))}
                     for d, (_, m) in zip(member_dirs, loaded)],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "join_seconds": round(time.perf_counter() - start, 1),

@@ -343,6 +343,7 @@ class NonDigit:
     make: object  # callable(rng) -> PIL image
     seen: bool  # its generator (or font family) is in the CNN's "not a digit" training class
     about: str
+    traced: bool = False  # trained on only by a recipe with TrainConfig.traced_letters
 
 
 NONDIGIT_FAMILIES = {
@@ -356,8 +357,9 @@ NONDIGIT_FAMILIES = {
     "blank_paper": NonDigit(blank_paper, False, "empty paper, photographed"),
     "noisy_paper": NonDigit(noisy_paper, False, "empty paper, noise and specks"),
     # last, so that every other family keeps its seed (suite_nondigits seeds by position). Held out:
-    # its font is seen as type, its tracing is not (marked seen, it taught a retrain: README)
-    "letters_hand_sans": NonDigit(letters_hand_sans, False, "letters traced as a hand draws them, DejaVu Sans family"),
+    # its font is seen as type, its tracing only by the traced-letters recipe, which is not shipped
+    "letters_hand_sans": NonDigit(letters_hand_sans, False, "letters traced as a hand draws them, DejaVu Sans family",
+                                  traced=True),
 }
 
 

@@ -37,11 +37,12 @@ def split(mnist: Mnist, cfg: models.TrainConfig):
 NOT_A_DIGIT = 10  # the label of the 11th class (TrainConfig.nondigits)
 
 
-def extra_sources():
+def extra_sources(traced_letters: bool = False):
     """What extra_image draws from: the seen digit styles (the brush has its own kind), the seen
-    non-digit families, and the seen fonts."""
+    non-digit families (the traced letters only with `traced_letters`), and the seen fonts."""
     seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
-    families = [fam.make for fam in styles.NONDIGIT_FAMILIES.values() if fam.seen]
+    families = [fam.make for fam in styles.NONDIGIT_FAMILIES.values()
+                if (traced_letters if fam.traced else fam.seen)]
     return seen, families, styles.fonts(seen=True)
 
 
@@ -61,9 +62,9 @@ def extra_image(kind: str, digit, label: int, x, rng, sources):
 
 def _extra_chunk(args):
     """Prepared images of one kind made from the digits `x` (runs in a worker process)."""
-    kind, x, y, seed = args
+    kind, x, y, seed, traced_letters = args
     rng = np.random.default_rng(seed)
-    sources = extra_sources()
+    sources = extra_sources(traced_letters)
     images, labels = [], []
     for i, digit in enumerate(x):
         img = extra_image(kind, digit, y[i], x, rng, sources)
@@ -75,16 +76,17 @@ def _extra_chunk(args):
     return np.stack(images) if images else np.zeros((0, 28, 28), np.uint8), np.asarray(labels, np.int64)
 
 
-def extra_images(kind: str, x, y, n: int, seed: int, workers: int = 2):
+def extra_images(kind: str, x, y, n: int, seed: int, workers: int = 2, traced_letters: bool = False):
     """(images, labels): `n` images of `kind` (see _extra_chunk) from the digits (x, y), prepared
-    exactly as the dashboard prepares what people send; what the network will be shown."""
+    exactly as the dashboard prepares what people send; what the network will be shown.
+    `traced_letters`: TrainConfig's."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     rng = np.random.default_rng(seed + {"drawn": 7, "styled": 11, "nondigit": 13}[kind])
     pick = rng.choice(len(x), n, replace=n > len(x))
     chunks = [c for c in np.array_split(pick, max(1, workers * 4)) if len(c)]
-    jobs = [(kind, x[c], y[c], seed * 1000 + i) for i, c in enumerate(chunks)]
+    jobs = [(kind, x[c], y[c], seed * 1000 + i, traced_letters) for i, c in enumerate(chunks)]
     if workers > 1:  # spawn: the caller may already run TensorFlow's threads
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             parts = list(pool.map(_extra_chunk, jobs))
@@ -197,7 +199,7 @@ def train(cfg: models.TrainConfig, mnist: Mnist, out_dir: str | Path, verbose: i
     (x_tr, y_tr), (x_val, y_val) = split(mnist, cfg)
     for kind, n in (("drawn", cfg.drawn), ("styled", cfg.styled), ("nondigit", cfg.nondigits)):
         if n:
-            x_more, y_more = extra_images(kind, x_tr, y_tr, n, cfg.seed)
+            x_more, y_more = extra_images(kind, x_tr, y_tr, n, cfg.seed, traced_letters=cfg.traced_letters)
             x_tr, y_tr = np.concatenate([x_tr, x_more]), np.concatenate([y_tr, y_more])
     model = models.build(cfg)
     steps = math.ceil(len(x_tr) / cfg.batch_size)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from core import cli, data
+from core import bundle, cli, data
 from tests.conftest import synthetic_arrays
 
 
@@ -53,6 +53,10 @@ def test_train_evaluate_compare(tmp_path, npz):
     r = run("train", "linear", "--epochs", 1, "--val-split", 50, "--out", out, "--data", npz, "--unverified")
     assert r.exit_code == 0, r.output
     assert "test accuracy" in r.output and (out / "model.keras").is_file()
+    assert bundle.read_meta(out).config["traced_letters"] is False
+    r = run("train", "linear", "--epochs", 1, "--val-split", 50, "--traced-letters", "--out", tmp_path / "t",
+            "--data", npz, "--unverified")
+    assert r.exit_code == 0 and bundle.read_meta(tmp_path / "t").config["traced_letters"] is True
     r = run("evaluate", out, "--data", npz, "--unverified", "--report", tmp_path / "rep")
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rep" / "report.html").is_file()

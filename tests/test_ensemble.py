@@ -14,8 +14,8 @@ TINY = dict(epochs=1, width=2, limit=200, val_split=100, drawn=0, styled=0, nond
 def members(tiny_mnist, tmp_path_factory):
     out = tmp_path_factory.mktemp("members")
     dirs = []
-    for seed in (0, 1):
-        cfg = models.spec("cnn").defaults.with_(seed=seed, **TINY)
+    for seed in (0, 1):  # the second as the traced-letters recipe (no non-digits here: same data)
+        cfg = models.spec("cnn").defaults.with_(seed=seed, traced_letters=seed == 1, **TINY)
         dirs.append(train.train(cfg, tiny_mnist, out / f"cnn-{seed}")["bundle"])
     return dirs
 
@@ -44,7 +44,7 @@ def test_the_average_is_the_softmax_of_the_mean_logits(members, tiny_mnist):
 
 def test_the_joined_bundle_is_read_like_any_other(members, tiny_mnist, tmp_path):
     meta = ensemble.combine(members, tiny_mnist, tmp_path / "joined")
-    assert [m["seed"] for m in meta["members"]] == [0, 1]
+    assert [(m["seed"], m["traced_letters"]) for m in meta["members"]] == [(0, False), (1, True)]
     read = bundle.read_meta(tmp_path / "joined")
     assert (read.read_at, read.networks) == (28, 2)
     assert read.name == "cnn" and 0 <= read.test_accuracy <= 1 and read.calibration is None

@@ -93,3 +93,17 @@ def test_drawn_digits_are_prepared_and_labelled(tiny_mnist):
     x, y = train.drawn_digits(tiny_mnist.x_train, tiny_mnist.y_train, 12, seed=0, workers=1)
     assert x.shape == (12, 28, 28) and x.dtype == np.uint8 and len(y) == 12
     assert set(y) <= set(tiny_mnist.y_train) and (x.reshape(12, -1).max(axis=1) > 200).all()
+
+
+def test_traced_letters_join_the_nondigits_only_when_asked(tiny_mnist):
+    """The traced-letters recipe adds styles.letters_hand_sans to the seen families, last, so the
+    recipe without it draws exactly the images it drew before the option existed."""
+    from core import styles
+
+    plain, traced = train.extra_sources()[1], train.extra_sources(traced_letters=True)[1]
+    assert styles.letters_hand_sans not in plain and traced == [*plain, styles.letters_hand_sans]
+    args = ("nondigit", tiny_mnist.x_train, tiny_mnist.y_train, 40)
+    x0, y0 = train.extra_images(*args, seed=0, workers=1)
+    x1, y1 = train.extra_images(*args, seed=0, workers=1, traced_letters=True)
+    assert set(y0) == set(y1) == {train.NOT_A_DIGIT}
+    assert not np.array_equal(x0, x1)  # the families are drawn among five, not four
