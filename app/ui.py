@@ -219,7 +219,9 @@ def model_card(meta: bundle.Meta | None) -> None:
         f"{meta.parameters:,} parameters · {epochs} · {meta.train_images:,} training images · "
         f"{meta.train_seconds:.0f} s to train · made {(meta.created or '?')[:16].replace('T', ' ')}")
     if meta.networks > 1 or meta.read_at != 28:
-        st.markdown((f"{meta.networks} networks of other seeds, their answers averaged. " if meta.networks > 1 else "")
+        traced = f", {meta.traced_letters} of them also on letters traced by hand" if meta.traced_letters else ""
+        st.markdown((f"{meta.networks} networks trained apart{traced}, their answers averaged. "
+                     if meta.networks > 1 else "")
                     + (f"Reads each image shrunk to {meta.read_at} px in its 28x28 frame, the size at which "
                        "it read the validation digits best." if meta.read_at != 28 else ""))
     if cal:

@@ -143,6 +143,7 @@ class Meta:
     preprocess_version: int | None  # the pipeline that made the images it learned from
     read_at: int  # the side in px of the image its networks read (28: as prepared; core.ensemble)
     networks: int  # trained networks whose logits it averages (core.ensemble); 1: one network
+    traced_letters: int  # of those, how many also learned letters traced by hand (TrainConfig.traced_letters)
     raw: dict  # the whole file: fields no page reads (gate, versions, made_by) and what a writer keeps
 
     @property
@@ -190,7 +191,7 @@ META_TYPES = {
     "preprocess_version": (int,) + _NONE, "made_by": (str,), "read_at": (int,), "members": (list,),
 }
 CONFIG_TYPES = {"model": (str,), "epochs": (int,), "batch_size": (int,), "hidden": (int,),
-                "learning_rate": _NUMBER, "seed": (int,), "nondigits": (int,)}
+                "learning_rate": _NUMBER, "seed": (int,), "nondigits": (int,), "traced_letters": (bool,)}
 
 
 def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
@@ -205,6 +206,9 @@ def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
         raise BundleError(f"{path}: 'test_per_class' must hold numbers")
     cfg = meta.get("config") or {}
     planned = int(cfg.get("epochs") or 0)
+    members = meta.get("members") or [cfg]
+    if not all(isinstance(m, dict) for m in members):
+        raise BundleError(f"{path}: 'members' must hold objects")
     return Meta(
         name=meta.get("name", "?"), config=cfg, test_accuracy=meta.get("test_accuracy"),
         val_accuracy=meta.get("val_accuracy"), train_accuracy=meta.get("train_accuracy"),
@@ -214,7 +218,7 @@ def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
         epochs_planned=planned, stopped=meta.get("stopped", False), history=meta.get("history") or {},
         calibration=meta.get("calibration"), created=meta.get("created", ""),
         preprocess_version=meta.get("preprocess_version"), read_at=meta.get("read_at", 28),
-        networks=max(1, len(meta.get("members") or [])), raw=meta)
+        networks=len(members), traced_letters=sum(m.get("traced_letters") is True for m in members), raw=meta)
 
 
 def load(bundle_dir: str | Path):

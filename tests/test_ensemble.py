@@ -46,7 +46,7 @@ def test_the_joined_bundle_is_read_like_any_other(members, tiny_mnist, tmp_path)
     meta = ensemble.combine(members, tiny_mnist, tmp_path / "joined")
     assert [(m["seed"], m["traced_letters"]) for m in meta["members"]] == [(0, False), (1, True)]
     read = bundle.read_meta(tmp_path / "joined")
-    assert (read.read_at, read.networks) == (28, 2)
+    assert (read.read_at, read.networks, read.traced_letters) == (28, 2, 1)
     assert read.name == "cnn" and 0 <= read.test_accuracy <= 1 and read.calibration is None
     rec = Recognizer(tmp_path / "joined")
     x = tiny_mnist.x_test[:8]
@@ -114,3 +114,9 @@ def test_a_damaged_read_at_names_the_field():
         bundle.parse_meta({"name": "cnn", "read_at": "26"})
     with pytest.raises(bundle.BundleError, match="'members'"):
         bundle.parse_meta({"name": "cnn", "members": 2})
+    with pytest.raises(bundle.BundleError, match="'members' must hold objects"):
+        bundle.parse_meta({"name": "cnn", "members": [{"seed": 0}, "cnn-1"]})
+    with pytest.raises(bundle.BundleError, match="'traced_letters' is 'yes', not a bool"):
+        bundle.parse_meta({"name": "cnn", "config": {"traced_letters": "yes"}})
+    one = bundle.parse_meta({"name": "cnn", "config": {"traced_letters": True}})
+    assert (one.networks, one.traced_letters) == (1, 1)
