@@ -9,7 +9,6 @@ walks, a fixed blob and a grid) come from a different generator and are never tr
 """
 from __future__ import annotations
 
-import glob
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -18,7 +17,7 @@ from multiprocessing import get_context
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from . import preprocess, synth
+from . import preprocess, styles, synth
 
 GATE_FILE = "gate.keras"
 # Characters no careful reader takes for a digit (no O, I, l, S, Z, B, G, q, g, b ...).
@@ -70,10 +69,6 @@ class GateConfig:
 
 
 # ---------------------------------------------------------------- ink that is not a digit
-def _fonts() -> list[str]:
-    return sorted(glob.glob("/usr/share/fonts/**/*.ttf", recursive=True))
-
-
 def _glyph(rng, fonts, size: int) -> np.ndarray:
     img = Image.new("L", (size, size), 0)
     pt = int(size * rng.uniform(0.5, 0.85))
@@ -182,7 +177,8 @@ def present(ink: np.ndarray, rng) -> Image.Image:
 def _drawn(args) -> np.ndarray:
     """`n` prepared images of one class (digits or not), generated from `seed` (runs in a worker)."""
     n, is_digit, seed, digits, brushed = args
-    rng, fonts, out = np.random.default_rng(seed), _fonts(), []
+    # the seen font family only: every other font on the machine is the suite's held-out print
+    rng, fonts, out = np.random.default_rng(seed), styles.fonts(seen=True), []
     while len(out) < n:
         if is_digit and rng.random() < brushed:
             img = brushed_digit(rng, digits)

@@ -4,18 +4,26 @@ import shutil
 import numpy as np
 import pytest
 
-from core import gate
+from core import gate, styles
 from core.recognizer import Recognizer
 
 TINY = gate.GateConfig(digits=120, drawn=30, nondigits=60, epochs=1, width=4, workers=1)
 
 
 def test_nondigit_ink_is_ink_of_every_kind(tiny_mnist):
-    rng, fonts = np.random.default_rng(0), gate._fonts()
+    rng, fonts = np.random.default_rng(0), styles.fonts(seen=True)
     for _ in range(40):
         ink = gate.nondigit_ink(rng, tiny_mnist.x_train, fonts)
         assert ink.dtype == np.uint8 and ink.ndim == 2
         assert (ink > 127).sum() > 20  # something visible was drawn
+
+
+def test_the_gate_never_learns_a_held_out_font(tiny_mnist, monkeypatch):
+    """Fonts other than the DejaVu Sans family are the suite's held-out print and letters."""
+    used, truetype = [], gate.ImageFont.truetype
+    monkeypatch.setattr(gate.ImageFont, "truetype", lambda path, pt: used.append(path) or truetype(path, pt))
+    gate._drawn((200, 0, 0, tiny_mnist.x_train, 0.0))
+    assert used and set(used) <= set(styles.fonts(seen=True))
 
 
 def test_dataset_has_both_classes_in_mnist_form(tiny_mnist):
