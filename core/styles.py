@@ -9,6 +9,7 @@ person's handwriting. Fonts: the DejaVu Sans family is seen, every other font is
 """
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass
 
@@ -24,10 +25,15 @@ CANVAS = 280  # the dashboard's canvas side: "canvas scale"
 LETTERS = "ACEFHKLMNPRTUVWXYacefhkmnrtuvwxy#%&@?*+=$<>!"
 
 
+@functools.cache
+def _font_files() -> tuple[str, ...]:
+    return tuple(sorted(glob.glob("/usr/share/fonts/**/*.[ot]tf", recursive=True)))  # once, not per image
+
+
 def fonts(seen: bool) -> list[str | None]:
     """Font files on this machine: the DejaVu Sans family (seen in training) or all others (held
     out). None stands for Pillow's own font, always there and never trained on."""
-    files = sorted(glob.glob("/usr/share/fonts/**/*.[ot]tf", recursive=True))
+    files = _font_files()
     sans = [f for f in files if "DejaVuSans" in f and "Mono" not in f and "ExtraLight" not in f]
     others = [f for f in files if f not in sans and "Math" not in f and "ExtraLight" not in f]
     return sans if seen else others + [None]
