@@ -62,10 +62,11 @@ def _worst(scores: dict, budget: float, low: bool) -> float:
 
 
 def seen_nondigits(recognizer, per_family: int, seed: int) -> np.ndarray:
-    """Prepared images of the non-digit families the CNN trains on (a seed of their own)."""
+    """Prepared images of the non-digit families the bundle's networks trained on (a seed of their
+    own): the traced letters only if one of them learned them."""
     rng = np.random.default_rng(seed)
-    return np.stack([recognizer.prepare(fam.make(rng)).image for fam in styles.NONDIGIT_FAMILIES.values()
-                     if fam.seen for _ in range(per_family)])
+    return np.stack([recognizer.prepare(fam.make(rng)).image
+                     for fam in styles.trained_nondigits(recognizer.meta.traced_letters > 0) for _ in range(per_family)])
 
 
 def refused_alone(recognizer, images: np.ndarray) -> dict:

@@ -369,6 +369,12 @@ NONDIGIT_FAMILIES = {
 }
 
 
+def trained_nondigits(traced_letters: bool) -> list[NonDigit]:
+    """The families a CNN's 11th class trains on, in order: the seen ones, and the traced letters
+    only for a recipe with TrainConfig.traced_letters (training draws and calibration judges these)."""
+    return [fam for fam in NONDIGIT_FAMILIES.values() if (traced_letters if fam.traced else fam.seen)]
+
+
 def digit_image(style: str, digit: np.ndarray, label: int, rng) -> Image.Image:
     return DIGIT_STYLES[style].make(digit, int(label), rng)
 

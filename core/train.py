@@ -41,8 +41,7 @@ def extra_sources(traced_letters: bool = False):
     """What extra_image draws from: the seen digit styles (the brush has its own kind), the seen
     non-digit families (the traced letters only with `traced_letters`), and the seen fonts."""
     seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
-    families = [fam.make for fam in styles.NONDIGIT_FAMILIES.values()
-                if (traced_letters if fam.traced else fam.seen)]
+    families = [fam.make for fam in styles.trained_nondigits(traced_letters)]
     return seen, families, styles.fonts(seen=True)
 
 

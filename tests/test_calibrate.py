@@ -55,3 +55,22 @@ def test_a_last_net_that_refuses_only_digits_is_switched_off():
     assert unearned(_Tests(), digits, imgs(0, 2, 2, 3, 3)) == ["novelty"]
     # a non-digit caught by thickness together with "other" is not thickness's own catch
     assert unearned(_Tests(), digits, imgs(3, 3, 3)) == ["thickness", "novelty"]
+
+
+def test_the_non_digits_judged_are_those_the_networks_trained_on():
+    """The traced letters join calibration's non-digits only for a bundle that learned them."""
+    from types import SimpleNamespace
+
+    from core import styles
+    from core.calibrate import seen_nondigits
+
+    made = []
+
+    def recognizer(traced):
+        return SimpleNamespace(meta=SimpleNamespace(traced_letters=traced),
+                               prepare=lambda img: made.append(img) or SimpleNamespace(image=np.zeros((28, 28))))
+
+    plain, traced = styles.trained_nondigits(False), styles.trained_nondigits(True)
+    assert traced == [*plain, styles.NONDIGIT_FAMILIES["letters_hand_sans"]]
+    assert len(seen_nondigits(recognizer(0), 1, seed=0)) == len(plain)
+    assert len(seen_nondigits(recognizer(1), 1, seed=0)) == len(traced) == len(made) - len(plain)
