@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from core import bundle, figures
-from core.recognizer import REASONS, tests_on
+from core.recognizer import REASONS, REFUSAL_TESTS, tests_on
 
 CANVAS = 280  # px: ten times MNIST's 28, big enough for a finger
 
@@ -190,14 +190,10 @@ def enlarge(img: np.ndarray, factor: int = 5) -> np.ndarray:
     return np.kron(np.asarray(img), np.ones((factor, factor), np.uint8))
 
 
-REFUSAL_WORDS = {"sparse": "a too-little-ink check", "other": "its own *not a digit* class",
-                 "gate": "a digit-or-not gate", "novelty": "the novelty check", "thickness": "the thickness check"}
-
-
 def _refusal_tests(cal: dict) -> str:
     """"its own *not a digit* class and a digit-or-not gate": the tests a calibration switched
-    on (recognizer.tests_on), in words."""
-    names = [REFUSAL_WORDS[t] for t in sorted(tests_on(cal), key=list(REFUSAL_WORDS).index)]
+    on (recognizer.tests_on), in words, in the order they are asked."""
+    names = [REFUSAL_TESTS[t][1] for t in tests_on(cal)]
     if not names:
         return "no other test"
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

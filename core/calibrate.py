@@ -21,8 +21,15 @@ from .recognizer import Recognizer
 # stay under the 1% per style that the issue asks on styles never seen (README, "An honest no_digit").
 MAX_REFUSED = 0.003  # confidence below the "ok" threshold
 MAX_NO_DIGIT = 0.001  # features unlike MNIST's (novelty): a last net for what the other tests miss
-MAX_OTHER = 0.004  # the network's own "not a digit" class (11-class models): most non-digits stop here
-MAX_GATE = 0.0075  # the separate digit-or-not gate (gate.py), when a bundle has one
+# The shape tests, the network's own "not a digit" class (11-class models) and the separate
+# digit-or-not gate (gate.py), share the rest of the budget: calibration tries these budgets for each
+# and keeps the pair that refuses the most seen non-digits while no calibration style loses more than
+# MAX_STYLE_REFUSED of its digits to all tests together (0: the gate is not asked). On 2026-11-27,
+# fixed budgets of 0.4% and 0.75% cost bold4 1.4% for 89.3% of seen non-digits refused; the 11th
+# class alone at 0.8% cost 1.0% for 91.8% (/work notes, README "An honest no_digit").
+OTHER_BUDGETS = (0.002, 0.003, 0.004, 0.006, 0.008, 0.01, 0.0125, 0.015)
+GATE_BUDGETS = (0.0, 0.001, 0.0025, 0.005, 0.0075)
+MAX_STYLE_REFUSED = 0.01  # the issue's target for every style (times WIDER)
 # Less ink than any calibration digit holds (a few specks of noisy paper spread over the box) is
 # refused as "sparse". Not a budget: a 0.1% quantile of 1,000 images is one or two images, and one
 # tried on 2026-11-27 (20.7 MNIST pixels) refused 0.8% of the suite's thin digits. Like blank, it
@@ -61,6 +68,36 @@ def _worst(scores: dict, budget: float, low: bool) -> float:
     return float(min(q) if low else max(q))
 
 
+def _threshold(scores: dict, budget: float, low: bool):
+    """_worst, or None for a zero budget (the test is not asked)."""
+    return _worst(scores, budget, low) if budget else None
+
+
+def split_budgets(fixed: dict, other: dict | None, gate: dict | None, nondigits: tuple) -> dict:
+    """The budgets and thresholds of the shape tests (see OTHER_BUDGETS). `fixed`: {style: where
+    the other tests refuse its digits}; `other`, `gate`: {style: scores}, None for a bundle without
+    that test; `nondigits`: (fixed, other, gate) for the seen non-digits. Returns {"other": (budget,
+    threshold), "gate": (budget, threshold)} (threshold None: not asked) of the pair that refuses
+    the most non-digits within MAX_STYLE_REFUSED in every style, or else whose worst style loses least."""
+    def fires(scores, t, low):
+        return np.zeros(len(scores), bool) if t is None else (scores < t if low else scores > t)
+
+    nd_fixed, nd_other, nd_gate = nondigits
+    best = None
+    for bo in OTHER_BUDGETS if other else (0.0,):
+        to = _threshold(other, bo, low=False) if other else None
+        for bg in GATE_BUDGETS if gate else (0.0,):
+            tg = _threshold(gate, bg, low=True) if gate else None
+            worst = max(float(np.mean(f | fires(other[k] if other else f, to, False) | fires(gate[k] if gate else f, tg, True)))
+                        / WIDER.get(k, 1.0) for k, f in fixed.items())
+            caught = float(np.mean(nd_fixed | fires(nd_other, to, False) | fires(nd_gate, tg, True)))
+            within = worst <= MAX_STYLE_REFUSED
+            key = (within, caught if within else -worst, -bo - bg)
+            if best is None or key > best[0]:
+                best = (key, {"other": (bo, to), "gate": (bg, tg)})
+    return best[1]
+
+
 def seen_nondigits(recognizer, per_family: int, seed: int) -> np.ndarray:
     """Prepared images of the non-digit families the bundle's networks trained on (a seed of their
     own): the traced letters only if one of them learned them."""
@@ -69,18 +106,20 @@ def seen_nondigits(recognizer, per_family: int, seed: int) -> np.ndarray:
                      for fam in styles.trained_nondigits(recognizer.meta.traced_letters > 0) for _ in range(per_family)])
 
 
-def refused_alone(recognizer, images: np.ndarray) -> dict:
-    """{test: how many of `images` it refuses and no other test does}."""
-    _, feats, other = recognizer.forward(images)
+def refused_alone(recognizer, images: np.ndarray, forward=None) -> dict:
+    """{test: how many of `images` it refuses and no other test does}. `forward`: the recognizer's
+    forward(images), when already at hand."""
+    _, feats, other = forward or recognizer.forward(images)
     fires = recognizer.refusal_tests(feats, images, other)
     alone = sum(v.astype(int) for v in fires.values()) == 1  # exactly one test fires
     return {k: int((v & alone).sum()) for k, v in fires.items()}
 
 
-def unearned(recognizer, by_style: dict, nondigits: np.ndarray) -> list[str]:
-    """The last nets that refuse no more non-digits alone than digits alone (see LAST_NETS)."""
+def unearned(recognizer, by_style: dict, nondigits: np.ndarray, scored: dict | None = None) -> list[str]:
+    """The last nets that refuse no more non-digits alone than digits alone (see LAST_NETS).
+    `scored`: {style: forward(images)} where already computed."""
     caught = refused_alone(recognizer, nondigits)
-    alone = [refused_alone(recognizer, v) for v in by_style.values()]
+    alone = [refused_alone(recognizer, v, (scored or {}).get(k)) for k, v in by_style.items()]
     return [t for t in LAST_NETS if t in caught and caught[t] <= sum(a[t] for a in alone)]
 
 
@@ -112,14 +151,29 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
         # rounded down, so that the calibration digit with the least ink is still accepted
         "min_ink": math.floor(min(float(ink_amount(v).min()) for v in by_style.values()) * 100) / 100,
     }
-    if recognizer.meta.nondigits:
-        cal["other_threshold"] = round(_worst({k: o for k, (_, _, o) in scored.items()}, MAX_OTHER, low=False), 6)
-    if recognizer.has_gate:
-        cal["gate_threshold"] = round(_worst({k: recognizer.digit_scores(v) for k, v in by_style.items()},
-                                             MAX_GATE, low=True), 6)
+    # The shape tests' budgets, chosen on seen non-digits against every style's digits
+    seen = seen_nondigits(recognizer, per_kind // 2, seed + 2)
+    seen_scored = recognizer.forward(seen)
+    fixed_tests = recognizer.with_calibration(cal, novelty)
+
+    def fixed(images, forward):
+        p, feats, other = forward
+        return (scale_temperature(p, temperature).max(axis=1) < cal["ok_threshold"]) | np.any(
+            list(fixed_tests.refusal_tests(feats, images, other).values()) or [np.zeros(len(images), bool)], axis=0)
+
+    has_other = bool(recognizer.meta.nondigits)
+    budgets = split_budgets(
+        {k: fixed(v, scored[k]) for k, v in by_style.items()},
+        {k: o for k, (_, _, o) in scored.items()} if has_other else None,
+        {k: recognizer.digit_scores(v) for k, v in by_style.items()} if recognizer.has_gate else None,
+        (fixed(seen, seen_scored), seen_scored[2], recognizer.digit_scores(seen)))
+    for test, (budget, threshold) in budgets.items():
+        if threshold is not None:
+            cal[f"{test}_threshold"] = round(threshold, 6)
+    cal["budgets"] = {test: budget for test, (budget, _) in budgets.items()}
     # What these thresholds refuse, measured by the recognizer's own rule
     judged = recognizer.with_calibration(cal, novelty)
-    off = unearned(judged, by_style, seen_nondigits(recognizer, per_kind // 2, seed + 2))
+    off = unearned(judged, by_style, seen, scored)
     if off:
         cal["switched_off"] = off
         judged = recognizer.with_calibration(cal, novelty)
@@ -130,6 +184,9 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
     rng = np.random.default_rng(seed + 1)
     others = np.stack([recognizer.prepare(synth.nondigit(rng)).image for _ in range(per_kind)])
     cal["nondigits_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(others)])), 4)
+    # the families the networks trained on, drawn anew (the budgets were chosen on `seen`)
+    fresh = seen_nondigits(recognizer, per_kind // 2, seed + 3)
+    cal["seen_nondigits_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(fresh)])), 4)
     return cal, novelty
 
 

@@ -24,15 +24,19 @@ REASONS = {
 
 # Used when a bundle carries no calibration of its own (see calibrate.py).
 DEFAULT_CALIBRATION = {"temperature": 1.0, "ok_threshold": 0.5, "uncertain_threshold": 0.3}
-# The refusal tests, in the order they are asked, and the calibration key that switches each on
-REFUSAL_TESTS = {"sparse": "min_ink", "thickness": "max_thickness", "other": "other_threshold",
-                 "gate": "gate_threshold", "novelty": "novelty_threshold"}
+# The refusal tests, in the order they are asked: the calibration key that switches each on, and
+# its name in the model card
+REFUSAL_TESTS = {"sparse": ("min_ink", "a too-little-ink check"),
+                 "thickness": ("max_thickness", "the thickness check"),
+                 "other": ("other_threshold", "its own *not a digit* class"),
+                 "gate": ("gate_threshold", "a digit-or-not gate"),
+                 "novelty": ("novelty_threshold", "the novelty check")}
 
 
 def tests_on(calibration: dict) -> list[str]:
     """The refusal tests a calibration switches on (and did not switch off), in their order."""
     off = calibration.get("switched_off", ())
-    return [test for test, key in REFUSAL_TESTS.items() if key in calibration and test not in off]
+    return [test for test, (key, _) in REFUSAL_TESTS.items() if key in calibration and test not in off]
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,10 @@ def test_the_model_card_says_how_the_shipped_cnn_reads(app_test):
     card = " ".join(m.value for m in at.sidebar.markdown)
     assert ("2 networks trained apart, 1 of them also on letters traced by hand, their answers averaged" in card
             and "Reads each image shrunk to 26 px" in card)
-    # its calibration switched the novelty and thickness checks off: the card names what is left
-    assert ("a too-little-ink check, its own *not a digit* class and a digit-or-not gate say *no digit*" in card
-            and "novelty" not in card)
+    # its calibration switched the novelty and thickness checks off and gave the gate no budget:
+    # the card names what is left
+    assert ("a too-little-ink check and its own *not a digit* class say *no digit*" in card
+            and "novelty" not in card and "gate" not in card)
     at.sidebar.selectbox(key="model_path").set_value(str(bundle.ARTIFACTS / "improved")).run()
     no_exception(at)
     assert "shrunk" not in " ".join(m.value for m in at.sidebar.markdown)

@@ -74,3 +74,27 @@ def test_the_non_digits_judged_are_those_the_networks_trained_on():
     assert traced == [*plain, styles.NONDIGIT_FAMILIES["letters_hand_sans"]]
     assert len(seen_nondigits(recognizer(0), 1, seed=0)) == len(plain)
     assert len(seen_nondigits(recognizer(1), 1, seed=0)) == len(traced) == len(made) - len(plain)
+
+
+def test_the_shape_tests_share_the_budget_that_refuses_most_non_digits():
+    from core import calibrate
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    fixed = {"a": np.zeros(n, bool), "b": np.zeros(n, bool)}
+    other = {k: rng.uniform(0, 0.5, n) for k in fixed}  # digits: low "not a digit" scores
+    gate = {k: rng.uniform(0.5, 1, n) for k in fixed}  # digits: high "is a digit" scores
+    # non-digits: the 11th class knows them (scores spread above the digits'), the gate does not
+    nd = (np.zeros(n, bool), rng.uniform(0.45, 1, n), rng.uniform(0.6, 1, n))
+    got = calibrate.split_budgets(fixed, other, gate, nd)
+    assert got["gate"] == (0.0, None)  # it would only cost digits: not asked
+    assert 0.008 <= got["other"][0] <= calibrate.MAX_STYLE_REFUSED  # (0.01 catches no more than 0.008 here)
+    # other tests already refuse 0.6% of style b: the 11th class may only add what is left
+    fixed["b"][:6] = True
+    assert calibrate.split_budgets(fixed, other, gate, nd)["other"][0] <= calibrate.MAX_STYLE_REFUSED - 0.006 + 1e-9
+    # a gate that catches what the 11th class misses earns part of the budget
+    nd_gate_knows = (nd[0], np.full(n, 0.1), rng.uniform(0, 0.6, n))
+    assert calibrate.split_budgets(fixed, other, gate, nd_gate_knows)["gate"][0] > 0
+    # a bundle with neither test: nothing to split
+    assert calibrate.split_budgets(fixed, None, None, (nd[0], np.zeros(n), np.ones(n))) == {
+        "other": (0.0, None), "gate": (0.0, None)}

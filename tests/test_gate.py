@@ -78,5 +78,8 @@ def test_calibrate_bundle_trains_the_gate(tiny_bundle, tiny_mnist, tmp_path):
     assert (target / gate.GATE_FILE).is_file() and not list(target.glob(".*tmp*"))
     meta = json.loads((target / "meta.json").read_text())
     assert meta["gate"]["config"]["digits"] == 120 and meta["calibration"] == cal
-    assert 0 <= cal["gate_threshold"] <= 1 and 0 <= cal["digits_refused"] <= 1
+    # the gate is asked only if calibration gave it a share of the refusal budget
+    assert ("gate_threshold" in cal) == (cal["budgets"]["gate"] > 0) and 0 <= cal.get("gate_threshold", 0) <= 1
+    assert 0 <= cal["digits_refused"] <= 1
+    assert 0 <= cal["seen_nondigits_refused"] <= 1
     assert 0 < cal["min_ink"] < 100  # the calibration digits' least ink, in MNIST pixels
