@@ -5,6 +5,7 @@ train on) and on realistic images made from those digits; never on the test set.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from pathlib import Path
@@ -82,19 +83,19 @@ def split_budgets(fixed: dict, other: dict | None, gate: dict | None, nondigits:
     def fires(scores, t, low):  # where a test with threshold t refuses (nowhere when not asked)
         return False if t is None else (scores < t if low else scores > t)
 
+    # {budget: threshold} of each test, once; a bundle without the test has only "not asked"
+    other_t = {b: _threshold(other, b, low=False) for b in OTHER_BUDGETS} if other else {0.0: None}
+    gate_t = {b: _threshold(gate, b, low=True) for b in GATE_BUDGETS} if gate else {0.0: None}
     nd_fixed, nd_other, nd_gate = nondigits
     best = None
-    for bo in OTHER_BUDGETS if other else (0.0,):
-        to = _threshold(other, bo, low=False) if other else None
-        for bg in GATE_BUDGETS if gate else (0.0,):
-            tg = _threshold(gate, bg, low=True) if gate else None
-            worst = max(float(np.mean(f | fires(other and other[k], to, False) | fires(gate and gate[k], tg, True)))
-                        / WIDER.get(k, 1.0) for k, f in fixed.items())
-            caught = float(np.mean(nd_fixed | fires(nd_other, to, False) | fires(nd_gate, tg, True)))
-            within = worst <= MAX_STYLE_REFUSED
-            key = (within, caught if within else -worst, -bo - bg)
-            if best is None or key > best[0]:
-                best = (key, {"other": (bo, to), "gate": (bg, tg)})
+    for (bo, to), (bg, tg) in itertools.product(other_t.items(), gate_t.items()):
+        worst = max(float(np.mean(f | fires(other and other[k], to, False) | fires(gate and gate[k], tg, True)))
+                    / WIDER.get(k, 1.0) for k, f in fixed.items())
+        caught = float(np.mean(nd_fixed | fires(nd_other, to, False) | fires(nd_gate, tg, True)))
+        within = worst <= MAX_STYLE_REFUSED
+        key = (within, caught if within else -worst, -bo - bg)
+        if best is None or key > best[0]:
+            best = (key, {"other": (bo, to), "gate": (bg, tg)})
     return best[1]
 
 
@@ -115,10 +116,11 @@ def refused_alone(recognizer, images: np.ndarray, forward=None) -> dict:
     return {k: int((v & alone).sum()) for k, v in fires.items()}
 
 
-def unearned(recognizer, by_style: dict, nondigits: np.ndarray, scored: dict | None = None) -> list[str]:
+def unearned(recognizer, by_style: dict, nondigits: np.ndarray, scored: dict | None = None,
+             nondigits_scored=None) -> list[str]:
     """The last nets that refuse no more non-digits alone than digits alone (see LAST_NETS).
-    `scored`: {style: forward(images)} where already computed."""
-    caught = refused_alone(recognizer, nondigits)
+    `scored`: {style: forward(images)}, `nondigits_scored`: forward(nondigits), where already computed."""
+    caught = refused_alone(recognizer, nondigits, nondigits_scored)
     alone = [refused_alone(recognizer, v, (scored or {}).get(k)) for k, v in by_style.items()]
     return [t for t in LAST_NETS if t in caught and caught[t] <= sum(a[t] for a in alone)]
 
@@ -156,10 +158,10 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
     seen_scored = recognizer.forward(seen)
     fixed_tests = recognizer.with_calibration(cal, novelty)
 
-    def fixed(images, forward):
+    def fixed(images, forward):  # where low confidence or a test already calibrated refuses
         p, feats, other = forward
-        return (scale_temperature(p, temperature).max(axis=1) < cal["ok_threshold"]) | np.any(
-            list(fixed_tests.refusal_tests(feats, images, other).values()) or [np.zeros(len(images), bool)], axis=0)
+        return ((scale_temperature(p, temperature).max(axis=1) < cal["ok_threshold"])
+                | (fixed_tests.refusals(feats, images, other) != ""))
 
     has_other = bool(recognizer.meta.nondigits)
     budgets = split_budgets(
@@ -173,7 +175,7 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
     cal["budgets"] = {test: budget for test, (budget, _) in budgets.items()}
     # What these thresholds refuse, measured by the recognizer's own rule
     judged = recognizer.with_calibration(cal, novelty)
-    off = unearned(judged, by_style, seen, scored)
+    off = unearned(judged, by_style, seen, scored, seen_scored)
     if off:
         cal["switched_off"] = off
         judged = recognizer.with_calibration(cal, novelty)
