@@ -1,6 +1,7 @@
 """The style-shift suite: how a bundle reads digits in every style and refuses every non-digit family.
 
     python benchmarks/styles.py [--bundle artifacts/cnn] [--per-style 1000] [--numbers 1000] [--variants] [--signs] [--json F]
+    python benchmarks/styles.py --calibration [--bundle artifacts/cnn]
 
 Images are made from MNIST *test* digits (core/styles.py, core/suite.py), prepared as the dashboard
 does, and cached in $DIGITREC_HOME/suite. "seen" styles are in the shipped CNN's training and
@@ -9,7 +10,9 @@ right (answered ok, right digit), misread (answered ok, wrong digit), refused (u
 no_digit), then which test refused (sparse = too little ink, thickness, other = the network's
 "not a digit" class, gate, novelty, low_confidence, blank = no ink found). --variants repeats the
 table's summary with each refusal test switched off, to show what each is worth. --signs lists,
-for each letter family, how often each sign is given a digit and as which.
+for each letter family, how often each sign is given a digit and as which. --calibration scores
+instead the images calibration chooses the thresholds on (the bundle's validation digits, 1,000 in
+each seen style, calibration's seed): the figures a choice between bundles may look at.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
-from core import bundle, styles, suite, synth
+from core import bundle, calibrate, styles, suite, synth
 from core.data import home_dir, load_mnist
 from core.recognizer import Recognizer
 
@@ -97,6 +100,22 @@ def numbers_row(rec, mnist, n: int, seed: int) -> dict:
     return {"style": "number", "kind": "number", "seen": False, "n": n, "read_right": right / max(1, n), "by": {}}
 
 
+def calibration_table(bundle_dir: Path) -> None:
+    """Read right / misread / refused on the images calibration chose the bundle's thresholds on."""
+    rec = Recognizer(bundle_dir)
+    mnist = load_mnist()
+    n_val = rec.meta.val_images or 5000  # calibrate_bundle's validation digits
+    x, y = mnist.x_train[-n_val:], mnist.y_train[-n_val:]
+    rows = []
+    for name, (images, labels) in calibrate.calibration_set(rec, x, y, calibrate.PER_STYLE, calibrate.SEED).items():
+        col = suite.Column(name, "digit", True, images, np.zeros(len(images), bool), labels, np.full(len(images), -1))
+        rows.append(suite.score(col, suite.judge(rec.classify, col)))
+    print(f"{bundle_dir}: calibration's images ({n_val} validation digits, {calibrate.PER_STYLE} per style)")
+    print(table(rows))
+    bold = [r["misread"] for r in rows if r["style"].startswith("bold")]
+    print(f"bold styles misread, summed: {100 * sum(bold):.1f} points")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, default=bundle.PRETRAINED)
@@ -105,7 +124,10 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="also each refusal test switched off")
     ap.add_argument("--signs", action="store_true", help="also, per sign of the letter families, how often it is given a digit")
     ap.add_argument("--json", type=Path, help="write the rows here")
+    ap.add_argument("--calibration", action="store_true", help="score calibration's validation images instead")
     args = ap.parse_args()
+    if args.calibration:
+        return calibration_table(args.bundle)
 
     start = time.perf_counter()
     mnist = load_mnist()

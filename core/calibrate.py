@@ -41,24 +41,32 @@ WIDER = {"pixel8": 3.0}
 # 300 a 0.3% quantile rests on one image, and the most lenient of 13 noisy estimates lets through
 # more than the budget (on 2026-11-26 the suite's bold4 was refused 1.6% at 300, 1.4% at 1000).
 PER_STYLE = 1000
+SEED = 12345  # calibration's images are the same for every bundle, so their figures compare
 # The last nets must earn their refusals: each is switched off unless, on seen non-digit families,
 # it refuses more images that no other test refuses than calibration digits it alone refuses. On
 # 2026-11-26 neither caught one such non-digit, while novelty refused 1.1% of held-out print.
 LAST_NETS = ("thickness", "novelty")
 
 
-def calibration_images(recognizer, x, y, per_style: int, seed: int) -> dict:
-    """{style: prepared images} of the digits (x, y) as people send them: synth's photos and
-    canvases and every *seen* style of core.styles (held-out styles never calibrate)."""
+def calibration_set(recognizer, x, y, per_style: int, seed: int) -> dict:
+    """{style: (prepared images, their digits)} of the digits (x, y) as people send them: synth's
+    photos and canvases and every *seen* style of core.styles (held-out styles never calibrate)."""
     rng = np.random.default_rng(seed)
     samples = synth.generate(x, y, per_style, seed=seed)
-    out = {kind: np.stack([recognizer.prepare(s.data).image for s in samples if s.kind == kind])
-           for kind in ("photo", "canvas")}
+    out = {}
+    for kind in ("photo", "canvas"):
+        mine = [s for s in samples if s.kind == kind]
+        out[kind] = (np.stack([recognizer.prepare(s.data).image for s in mine]), np.array([int(s.label) for s in mine]))
     for name, style in styles.DIGIT_STYLES.items():
         if style.seen:
-            imgs, _, _ = styles.suite_digits(name, x, y, per_style, int(rng.integers(1 << 30)))
-            out[name] = np.stack([recognizer.prepare(img).image for img in imgs])
+            imgs, labels, _ = styles.suite_digits(name, x, y, per_style, int(rng.integers(1 << 30)))
+            out[name] = (np.stack([recognizer.prepare(img).image for img in imgs]), labels.astype(int))
     return out
+
+
+def calibration_images(recognizer, x, y, per_style: int, seed: int) -> dict:
+    """{style: prepared images} of calibration_set: what the thresholds are chosen on."""
+    return {k: images for k, (images, _) in calibration_set(recognizer, x, y, per_style, seed).items()}
 
 
 def _worst(scores: dict, budget: float, low: bool) -> float:
@@ -125,7 +133,7 @@ def unearned(recognizer, by_style: dict, nondigits: np.ndarray, scored: dict | N
     return [t for t in LAST_NETS if t in caught and caught[t] <= sum(a[t] for a in alone)]
 
 
-def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE, seed: int = 12345) -> dict:
+def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE, seed: int = SEED) -> dict:
     """Fit temperature and novelty on held-out digits; pick thresholds from realistic images.
 
     Returns the `calibration` dict for meta.json (thresholds plus what was measured) and the
