@@ -1,13 +1,15 @@
 """How well can a network of the shipped kind read one style at all? A specialist per style.
 
-    python benchmarks/specialist.py [--styles bold4 bold2] [--images 30000] [--epochs 8] [--bundle artifacts/cnn]
+    python benchmarks/specialist.py [--styles bold4 bold2] [--images 30000] [--epochs 8] [--width 32] [--bundle artifacts/cnn]
 
 For each style: the `cnn` network (ten classes, same augmentation) trained on that style alone,
 made from MNIST *training* digits (the first 55,000; validation and test digits stay out), then
 scored on the suite's column of that style (MNIST *test* digits), beside the bundle's best guess on
 the same images. A specialist's top-1 is what one network of this size reaches when the style is all
 it sees: where the shipped bundle is far below it, more of that style in training can help; where
-the specialist itself is far from the targets, the images have lost what tells the digits apart.
+the specialist itself is far from the targets, the images have lost what tells the digits apart,
+or the network is too small to find it: `--width 64` (twice the channels, about four times the
+computation) and more `--epochs` tell which.
 Images are made once and cached in $DIGITREC_HOME/specialist.
 """
 from __future__ import annotations
@@ -38,21 +40,16 @@ def _make(args):
 
 def style_images(style: str, x, y, n: int, seed: int, workers: int = 2):
     """`n` images of `style` from the digits (x, y), prepared as the dashboard prepares them."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     pick = np.random.default_rng(seed).choice(len(x), n, replace=n > len(x))
     jobs = [(style, x[c], y[c], seed * 100 + i) for i, c in enumerate(np.array_split(pick, workers * 4))]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        parts = list(pool.map(_make, jobs))
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return train.in_processes(_make, jobs, workers)
 
 
-def specialist(x, y, epochs: int, seed: int):
+def specialist(x, y, epochs: int, seed: int, width: int):
     import keras
     import tensorflow as tf
 
-    cfg = models.spec("cnn").defaults.with_(epochs=epochs, seed=seed, drawn=0, styled=0, nondigits=0)
+    cfg = models.spec("cnn").defaults.with_(epochs=epochs, seed=seed, width=width, drawn=0, styled=0, nondigits=0)
     keras.utils.set_random_seed(seed)
     model = models.build(cfg)
     train.compile_model(keras, model, cfg, math.ceil(len(x) / cfg.batch_size))
@@ -66,6 +63,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=30000)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--width", type=int, default=models.spec("cnn").defaults.width, help="channels of the first block")
     ap.add_argument("--bundle", type=Path, default=bundle.PRETRAINED)
     args = ap.parse_args()
 
@@ -79,7 +77,7 @@ def main() -> None:
         path = cache / f"{style}-{args.images}-{args.seed}-pre{preprocess.PREPROCESS_VERSION}.npz"
         a = bundle.cached_arrays(path, ("x", "y"), lambda: dict(zip(("x", "y"), style_images(
             style, x_tr, y_tr, args.images, args.seed))))
-        model = specialist(a["x"], a["y"], args.epochs, args.seed)
+        model = specialist(a["x"], a["y"], args.epochs, args.seed, args.width)
         col = suite.column(style, mnist, cache_dir=home_dir() / "suite")
         live = ~col.blank
         guess = np.full(len(col.labels), -1)

@@ -164,12 +164,7 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
     # The shape tests' budgets, chosen on seen non-digits against every style's digits
     seen = seen_nondigits(recognizer, per_kind // 2, seed + 2)
     seen_scored = recognizer.forward(seen)
-    fixed_tests = recognizer.with_calibration(cal, novelty)
-
-    def fixed(images, forward):  # where low confidence or a test already calibrated refuses
-        p, feats, other = forward
-        return ((scale_temperature(p, temperature).max(axis=1) < cal["ok_threshold"])
-                | (fixed_tests.refusals(feats, images, other) != ""))
+    fixed = recognizer.with_calibration(cal, novelty).refused  # low confidence or a test already calibrated
 
     has_other = bool(recognizer.meta.nondigits)
     budgets = split_budgets(
@@ -187,16 +182,16 @@ def calibrate(recognizer, x_val, y_val, x_fit, y_fit, per_kind: int = PER_STYLE,
     if off:
         cal["switched_off"] = off
         judged = recognizer.with_calibration(cal, novelty)
-    refused = {k: float(np.mean([p.status != "ok" for p in judged.classify(v)])) for k, v in by_style.items()}
+    refused = {k: float(np.mean(judged.refused(v, scored[k]))) for k, v in by_style.items()}
     cal["digits_refused"] = round(float(np.mean(list(refused.values()))), 4)
     cal["worst_style"] = max(refused, key=refused.get)
     cal["worst_style_refused"] = round(refused[cal["worst_style"]], 4)
     rng = np.random.default_rng(seed + 1)
     others = np.stack([recognizer.prepare(synth.nondigit(rng)).image for _ in range(per_kind)])
-    cal["nondigits_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(others)])), 4)
+    cal["nondigits_refused"] = round(float(np.mean(judged.refused(others))), 4)
     # the families the networks trained on, drawn anew (the budgets were chosen on `seen`)
     fresh = seen_nondigits(recognizer, per_kind // 2, seed + 3)
-    cal["seen_nondigits_refused"] = round(float(np.mean([p.status != "ok" for p in judged.classify(fresh)])), 4)
+    cal["seen_nondigits_refused"] = round(float(np.mean(judged.refused(fresh))), 4)
     return cal, novelty
 
 

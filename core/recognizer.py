@@ -170,6 +170,13 @@ class Recognizer:
             out[(out == "") & fires] = name
         return out
 
+    def refused(self, images: np.ndarray, forward=None) -> np.ndarray:
+        """Where classify's answer would not be "ok": a refusal test fires or the calibrated
+        confidence is below the "ok" threshold. `forward`: forward(images), when already at hand."""
+        raw, feats, other = forward or self.forward(images)
+        conf = scale_temperature(raw, self.calibration["temperature"]).max(axis=1)
+        return (self.refusals(feats, images, other) != "") | (conf < self.calibration["ok_threshold"])
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities for a (N, 28, 28) batch of MNIST-form images."""
         return scale_temperature(self.forward(images)[0], self.calibration["temperature"])

@@ -79,18 +79,24 @@ def extra_images(kind: str, x, y, n: int, seed: int, workers: int = 2, traced_le
     """(images, labels): `n` images of `kind` (see _extra_chunk) from the digits (x, y), prepared
     exactly as the dashboard prepares what people send; what the network will be shown.
     `traced_letters`: TrainConfig's."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     rng = np.random.default_rng(seed + {"drawn": 7, "styled": 11, "nondigit": 13}[kind])
     pick = rng.choice(len(x), n, replace=n > len(x))
     chunks = [c for c in np.array_split(pick, max(1, workers * 4)) if len(c)]
     jobs = [(kind, x[c], y[c], seed * 1000 + i, traced_letters) for i, c in enumerate(chunks)]
+    return in_processes(_extra_chunk, jobs, workers)
+
+
+def in_processes(make, jobs: list, workers: int = 2):
+    """(images, labels): `make(job)` of every job, each an (images, labels) pair, joined in the
+    jobs' order; in `workers` processes (`make` must be a module-level function)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     if workers > 1:  # spawn: the caller may already run TensorFlow's threads
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            parts = list(pool.map(_extra_chunk, jobs))
+            parts = list(pool.map(make, jobs))
     else:
-        parts = [_extra_chunk(j) for j in jobs]
+        parts = [make(j) for j in jobs]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 

@@ -128,3 +128,16 @@ def test_a_few_specks_are_too_little_ink(bundle_copy, tiny_mnist):
     p = rec.predict(specks())
     assert (p.status, p.reason) == ("no_digit", "sparse") and p.guess is not None
     assert rec.predict(tiny_mnist.x_test[0]).status == "ok" and rec.tests_asked() == ["sparse"]
+
+
+def test_refused_is_where_classify_does_not_answer_ok(rec, tiny_mnist):
+    """Recognizer.refused, which calibration measures with, says what classify says: low confidence
+    and every refusal test, with or without the forward pass at hand."""
+    x = np.concatenate([tiny_mnist.x_test[:40], 255 - tiny_mnist.x_test[:20]])  # some the network doubts
+    conf, ink = rec.probabilities(x).max(axis=1), preprocess.ink_amount(x)
+    strict = rec.with_calibration(dict(rec.calibration, ok_threshold=float(np.median(conf)),
+                                       min_ink=float(np.quantile(ink, 0.3))), rec.novelty)
+    statuses = np.array([p.status != "ok" for p in strict.classify(x)])
+    assert 0 < statuses.sum() < len(x)
+    assert np.array_equal(strict.refused(x), statuses)
+    assert np.array_equal(strict.refused(x, strict.forward(x)), statuses)

@@ -105,3 +105,13 @@ def test_traced_letters_join_the_nondigits_only_when_asked(tiny_mnist):
     x1, y1 = train.extra_images(*args, seed=0, workers=1, traced_letters=True)
     assert set(y0) == set(y1) == {train.NOT_A_DIGIT}
     assert not np.array_equal(x0, x1)  # the families are drawn among five, not four
+
+
+def test_images_made_in_two_processes_are_those_made_in_one(tiny_mnist):
+    """train.in_processes joins the jobs' images in the jobs' order, whichever process made them."""
+    x, y = tiny_mnist.x_train, tiny_mnist.y_train
+    jobs = [("styled", x[i: i + 5], y[i: i + 5], i, False) for i in (0, 5, 10)]
+    x1, y1 = train.in_processes(train._extra_chunk, jobs, workers=1)
+    x2, y2 = train.in_processes(train._extra_chunk, jobs, workers=2)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+    assert list(y1) == list(y[:15])  # every job's images, in the jobs' order
