@@ -41,7 +41,7 @@ def test_home_lists_the_shipped_models(app_test):
 def test_the_model_card_says_how_the_shipped_cnn_reads(app_test):
     at = app_test()
     card = " ".join(m.value for m in at.sidebar.markdown)
-    assert ("2 networks trained apart, 1 of them also on letters traced by hand, their answers averaged" in card
+    assert ("4 networks trained apart, 2 of them also on letters traced by hand, their answers averaged" in card
             and "Reads each image shrunk to 26 px" in card)
     # its calibration switched the novelty and thickness checks off and gave the gate no budget:
     # the card names what is left

@@ -107,8 +107,13 @@ def test_traced_letters_join_the_nondigits_only_when_asked(tiny_mnist):
     assert not np.array_equal(x0, x1)  # the families are drawn among five, not four
 
 
-def test_images_made_in_two_processes_are_those_made_in_one(tiny_mnist):
+def test_images_made_in_two_processes_are_those_made_in_one(tiny_mnist, monkeypatch):
     """train.in_processes joins the jobs' images in the jobs' order, whichever process made them."""
+    import sys
+    import types
+
+    # a spawned process runs __main__ again: after an AppTest in this process that is the app
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     x, y = tiny_mnist.x_train, tiny_mnist.y_train
     jobs = [("styled", x[i: i + 5], y[i: i + 5], i, False) for i in (0, 5, 10)]
     x1, y1 = train.in_processes(train._extra_chunk, jobs, workers=1)
