@@ -26,9 +26,9 @@ run: $(STAMP)
 
 # The shipped bundles, each one fixed-seed command. The CNN is four networks averaged, each trained
 # on 55,000 MNIST images plus brush drawings, digits in the seen styles and an 11th "not a digit"
-# class (core/models.py): two with letters traced by hand among their non-digits, two with 50,000
-# digits in the seen styles instead of 20,000 (one network of each kind of each); the last 5,000
-# training images stay out, so its calibration (and the gate's) is held out. The shipped bundle
+# class (core/models.py): one as is, one with letters traced by hand among its non-digits, one with
+# 50,000 digits in the seen styles instead of 20,000, one with both; the last 5,000 training images
+# stay out, so its calibration (and the gate's) is held out. The shipped bundle
 # reads each image shrunk to 26 px in its 28x28 frame (chosen on the validation digits, README
 # "Training"). About 2 h 40 min on the 2-core machine (README).
 # baseline and improved are the original recipe's two networks, as it trained them.
