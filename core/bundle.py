@@ -144,6 +144,7 @@ class Meta:
     read_at: int  # the side in px of the image its networks read (28: as prepared; core.ensemble)
     networks: int  # trained networks whose logits it averages (core.ensemble); 1: one network
     traced_letters: int  # of those, how many also learned letters traced by hand (TrainConfig.traced_letters)
+    styled: tuple  # per network, the digits in the seen styles it learned (TrainConfig.styled; 0: unknown)
     raw: dict  # the whole file: fields no page reads (gate, versions, made_by) and what a writer keeps
 
     @property
@@ -209,6 +210,9 @@ def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
     members = meta.get("members") or [cfg]
     if not all(isinstance(m, dict) for m in members):
         raise BundleError(f"{path}: 'members' must hold objects")
+    styled = tuple(m.get("styled") or 0 for m in members)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in styled):
+        raise BundleError(f"{path}: a network's 'styled' must be a whole number")
     return Meta(
         name=meta.get("name", "?"), config=cfg, test_accuracy=meta.get("test_accuracy"),
         val_accuracy=meta.get("val_accuracy"), train_accuracy=meta.get("train_accuracy"),
@@ -218,7 +222,7 @@ def parse_meta(meta: dict, path: str | Path = META_FILE) -> Meta:
         epochs_planned=planned, stopped=meta.get("stopped", False), history=meta.get("history") or {},
         calibration=meta.get("calibration"), created=meta.get("created", ""),
         preprocess_version=meta.get("preprocess_version"), read_at=meta.get("read_at", 28),
-        networks=len(members), traced_letters=sum(m.get("traced_letters") is True for m in members), raw=meta)
+        networks=len(members), traced_letters=sum(m.get("traced_letters") is True for m in members), styled=styled, raw=meta)
 
 
 def load(bundle_dir: str | Path):

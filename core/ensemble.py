@@ -47,7 +47,7 @@ def combine(member_dirs: list, mnist: Mnist, out_dir: str | Path, read_at: int =
         "read_at": read_at,
         "members": [{"bundle": str(d), "seed": m.config.get("seed"), "val_accuracy": m.val_accuracy,
                      "test_accuracy": m.test_accuracy, "train_seconds": m.train_seconds,
-                     "traced_letters": m.traced_letters > 0}
+                     "traced_letters": m.traced_letters > 0, "styled": m.styled[0]}
                     for d, (_, m) in zip(member_dirs, loaded)],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "join_seconds": round(time.perf_counter() - start, 1),

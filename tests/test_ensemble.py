@@ -44,7 +44,7 @@ def test_the_average_is_the_softmax_of_the_mean_logits(members, tiny_mnist):
 
 def test_the_joined_bundle_is_read_like_any_other(members, tiny_mnist, tmp_path):
     meta = ensemble.combine(members, tiny_mnist, tmp_path / "joined")
-    assert [(m["seed"], m["traced_letters"]) for m in meta["members"]] == [(0, False), (1, True)]
+    assert [(m["seed"], m["traced_letters"], m["styled"]) for m in meta["members"]] == [(0, False, 0), (1, True, 0)]
     read = bundle.read_meta(tmp_path / "joined")
     assert (read.read_at, read.networks, read.traced_letters) == (28, 2, 1)
     assert read.name == "cnn" and 0 <= read.test_accuracy <= 1 and read.calibration is None

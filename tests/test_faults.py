@@ -34,7 +34,7 @@ def test_delete_acts_on_the_run_chosen_even_if_it_vanished(app_test, runs):
 
 
 @pytest.mark.parametrize("changes", [{"test_accuracy": "0.91"}, {"config": None}, {"stopped": "yes"},
-                                     {"test_per_class": ["x"] * 10}])
+                                     {"test_per_class": ["x"] * 10}, {"members": [{"styled": "many"}]}])
 def test_a_meta_with_wrong_types_is_left_out_on_every_page(app_test, runs, changes):
     make_run(runs, "damaged", **changes)
     make_run(runs, "fine")
@@ -201,3 +201,16 @@ def test_a_damaged_job_that_sorts_later_does_not_hide_the_running_one(runs, tiny
     assert seen.id == job.id and seen.state == "running"  # not "failed" because a later folder is damaged
     runner.stop(seen)
     wait(runs, lambda j: j.state != "running")
+
+
+def test_the_card_says_how_many_networks_learned_more_styled_digits(app_test, runs):
+    """An averaged bundle whose networks learned different numbers of seen-style digits says so."""
+    d = make_run(runs, "four", members=[{"seed": 0, "styled": 20000}, {"seed": 0, "traced_letters": True, "styled": 20000},
+                                        {"seed": 0, "styled": 50000}, {"seed": 0, "traced_letters": True, "styled": 50000}])
+    assert bundle.read_meta(d).styled == (20000, 20000, 50000, 50000)
+    at = app_test()
+    at.sidebar.selectbox(key="model_path").set_value(str(d)).run()
+    card = " ".join(m.value for m in at.sidebar.markdown)
+    assert ("4 networks trained apart, 2 of them also on letters traced by hand, 2 on 50,000 digits in "
+            "the seen styles (the others on 20,000)") in card
+    no_exception(at)
