@@ -215,12 +215,12 @@ def model_card(meta: bundle.Meta | None) -> None:
         f"{meta.parameters:,} parameters · {epochs} · {meta.train_images:,} training images · "
         f"{meta.train_seconds:.0f} s to train · made {(meta.created or '?')[:16].replace('T', ' ')}")
     if meta.networks > 1 or meta.read_at != 28:
-        traced = f", {meta.traced_letters} of them also on letters traced by hand" if meta.traced_letters else ""
+        learned = f", {meta.traced_letters} of them also on letters traced by hand" if meta.traced_letters else ""
         most = max(meta.styled)
         if 0 < min(meta.styled) < most:  # recipes that differ in how many seen-style digits they learned
-            traced += (f", {sum(v == most for v in meta.styled)} on {most:,} digits in the seen styles "
-                       f"(the others on {min(meta.styled):,})")
-        st.markdown((f"{meta.networks} networks trained apart{traced}, their answers averaged. "
+            learned += (f", {sum(v == most for v in meta.styled)} on {most:,} digits in the seen styles "
+                        f"(the others on {min(meta.styled):,})")
+        st.markdown((f"{meta.networks} networks trained apart{learned}, their answers averaged. "
                      if meta.networks > 1 else "")
                     + (f"Reads each image shrunk to {meta.read_at} px in its 28x28 frame, the size at which "
                        "it read the validation digits best." if meta.read_at != 28 else ""))

@@ -47,7 +47,7 @@ def copies(x: np.ndarray) -> dict:
 def tta(net, sets):
     import keras
 
-    head = [layer for layer in net.layers if isinstance(layer, keras.layers.Dense)][-1]
+    head = models.head(net)
     features = keras.Model(net.inputs, head.input)
     w, b = head.get_weights()
     for name, (x, y) in sets.items():

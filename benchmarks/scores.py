@@ -30,17 +30,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
-from core import bundle, calibrate, preprocess, styles, synth
+from core import bundle, calibrate, models, preprocess, styles, synth
 from core.data import home_dir, load_mnist
 from core.recognizer import Recognizer
 
 
 def digit_logits(rec: Recognizer, feats: np.ndarray) -> np.ndarray:
     """The ten digit logits, from the features the last (linear) Dense layer reads."""
-    import keras
-
-    head = [layer for layer in rec.model.layers if isinstance(layer, keras.layers.Dense)][-1]
-    w, b = (np.asarray(v, np.float64) for v in head.get_weights())
+    w, b = (np.asarray(v, np.float64) for v in models.head(rec.model).get_weights())
     return (feats @ w + b)[:, :10]
 
 
@@ -50,13 +47,13 @@ class Relative:
 
     def __init__(self, novelty, feats: np.ndarray):
         self.novelty = novelty
-        z = (feats - novelty.mean) @ novelty.components
+        z = novelty.project(feats)
         self.centre = z.mean(axis=0)
         cov = np.cov(z - self.centre, rowvar=False) + 1e-6 * np.eye(z.shape[1])
         self.precision = np.linalg.inv(cov)
 
     def score(self, feats: np.ndarray) -> np.ndarray:
-        z = (feats - self.novelty.mean) @ self.novelty.components - self.centre
+        z = self.novelty.project(feats) - self.centre
         background = np.einsum("nd,de,ne->n", z, self.precision, z)
         return self.novelty.score(feats) ** 2 - background
 

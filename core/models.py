@@ -263,6 +263,13 @@ def reading_size(model) -> int:
     return int((model.get_layer("read_rows").get_weights()[0].sum(axis=0) > 0).sum())  # rows it fills
 
 
+def head(model):
+    """The model's last Dense layer: the logits, read from the features (the Map, novelty) it takes."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+
+
 def members(model) -> list:
     """The networks inside an averaged model (the model itself when it is a single network)."""
     import keras

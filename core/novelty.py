@@ -51,8 +51,12 @@ class Novelty:
         cov = resid.T @ resid / len(z) + 1e-6 * np.eye(z.shape[1])
         return cls(mean, components, class_means, np.linalg.inv(cov))
 
+    def project(self, features: np.ndarray) -> np.ndarray:
+        """Features in the PCA space the distances are measured in."""
+        return (features - self.mean) @ self.components
+
     def score(self, features: np.ndarray) -> np.ndarray:
-        z = (features - self.mean) @ self.components
+        z = self.project(features)
         d = z[:, None, :] - self.class_means[None]
         return np.sqrt(np.einsum("nkd,de,nke->nk", d, self.precision, d).min(axis=1))
 

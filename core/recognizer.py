@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, gate, preprocess
+from . import bundle, gate, models, preprocess
 from .novelty import OOD_FILE, Novelty, scale_temperature
 
 # Why an answer is not "ok", in the order the tests are applied (the first that fires is named),
@@ -84,8 +84,7 @@ class Recognizer:
         import tensorflow as tf
 
         # The class probabilities and the features the last Dense layer sees, in one pass.
-        last_dense = [layer for layer in self.model.layers if isinstance(layer, keras.layers.Dense)][-1]
-        both = keras.Model(self.model.inputs, [self.model.outputs[0], last_dense.input])
+        both = keras.Model(self.model.inputs, [self.model.outputs[0], models.head(self.model).input])
         # One traced graph for any batch size: avoids model.predict's per-call set-up (~100 ms).
         self._forward = tf.function(lambda x: both(x, training=False), reduce_retracing=True,
                                     input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
