@@ -44,8 +44,10 @@ class Novelty:
         mean = features.mean(axis=0)
         centred = features - mean
         _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
-        components = vt[:PCA_DIMS].T
-        z = centred @ components
+        # kept in float32, the features' own precision: half the file (the bundle's largest), and
+        # calibration's thresholds are measured on this very projection
+        mean, components = mean.astype(np.float32), vt[:PCA_DIMS].T.astype(np.float32)
+        z = ((features - mean) @ components).astype(np.float64)  # the covariance sums 10k rows
         class_means = np.stack([z[y == k].mean(axis=0) for k in range(10)])
         resid = z - class_means[y]
         cov = resid.T @ resid / len(z) + 1e-6 * np.eye(z.shape[1])

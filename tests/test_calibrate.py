@@ -29,6 +29,8 @@ def test_novelty_scores_far_points_higher(tmp_path):
     again = novelty.Novelty.load(tmp_path / "ood.npz")
     np.testing.assert_allclose(again.score(feats[:10]), nov.score(feats[:10]))
     assert again.threshold == 3.0
+    # the projection (features x 48, the bundle's largest array) is stored in float32
+    assert again.mean.dtype == again.components.dtype == np.float32
 
 
 class _Tests:
