@@ -13,18 +13,20 @@ from core.preprocess import PREPROCESS_VERSION
 def test_shipped_bundle_is_complete_and_small():
     meta = bundle.read_meta(bundle.PRETRAINED)
     assert meta.name == "cnn" and meta.config["seed"] == 0
-    # `make pretrained`: five networks, three with letters traced by hand, reading at 26 px
-    assert (meta.networks, meta.traced_letters, meta.read_at) == (5, 3, 26)
+    # `make pretrained`: five networks, four with letters traced by hand, reading at 26 px
+    assert (meta.networks, meta.traced_letters, meta.read_at) == (5, 4, 26)
     assert meta.calibration is not None and (bundle.PRETRAINED / "ood.npz").is_file()
-    # calibration split the refusal budget: most to the 11th class, a little to the gate
-    assert (bundle.PRETRAINED / gate.GATE_FILE).is_file() and meta.calibration["budgets"] == {"other": 0.006, "gate": 0.001}
+    # calibration gave the whole refusal budget to the 11th class; the gate stays in the bundle, so
+    # that a recalibration (`calibrate --keep-gate`) can weigh it again
+    assert (bundle.PRETRAINED / gate.GATE_FILE).is_file() and meta.calibration["budgets"] == {"other": 0.008, "gate": 0.0}
+    assert "gate_threshold" not in meta.calibration
     assert meta.nondigits and "other_threshold" in meta.calibration  # its 11th class
     assert "max_thickness" in meta.calibration and "min_ink" in meta.calibration
     # thresholds were measured on this preprocessing: change the pipeline, run `make pretrained`
     assert meta.calibration["preprocess_version"] == PREPROCESS_VERSION
     size = sum(f.stat().st_size for f in bundle.PRETRAINED.iterdir())
-    # five networks: the novelty model's PCA reads their 16,000 features side by side (6.0 MiB)
-    assert size < 12 * 1024 * 1024
+    # five networks: the novelty model's PCA reads their 16,000 features side by side (3.0 MiB)
+    assert size < 8 * 1024 * 1024
 
 
 @pytest.mark.mnist
@@ -74,14 +76,13 @@ STYLE_SAMPLES = Path(__file__).resolve().parent / "data" / "styles"  # tests/dat
 # the suite), when ruled lines and the shaded edge were taken for ink.
 KNOWN_REFUSED: dict[str, int] = {}
 # Share of each non-digit family the shipped CNN still gives a digit (`python benchmarks/styles.py`,
-# 2026-11-27 16:00, five networks reading at 26 px, preprocessing 4, calibrated on 1,000 images per
-# style): the committed ten may get no more than that share plus one image.
-# The issue asks for at most 15% per family. `scribble` keeps the two-network CNN's 22.1%: of the
-# committed ten, the same four were given a digit by it and by the four networks (the suite: 82.1%,
-# 85.7%, now 87.2% refused).
-GIVEN_A_DIGIT = {"letters_sans": 0.0, "letters_other": 0.044, "letters_hand": 0.16, "scribble": 0.221,
-                 "shapes": 0.036, "blobs": 0.075, "texture": 0.0, "blank_paper": 0.0, "noisy_paper": 0.03,
-                 "letters_hand_sans": 0.08}
+# 2026-11-27 18:00, five networks reading at 26 px, preprocessing 4, calibrated on 1,000 images per
+# style): the committed ten may get no more than that share plus one image. The issue asks for at
+# most 15% per family. Of the committed ten, the shipped bundle gives a digit to 3 scribbles (the
+# limit), 1 hand-drawn letter and nothing else.
+GIVEN_A_DIGIT = {"letters_sans": 0.0, "letters_other": 0.039, "letters_hand": 0.14, "scribble": 0.105,
+                 "shapes": 0.031, "blobs": 0.068, "texture": 0.0, "blank_paper": 0.0, "noisy_paper": 0.027,
+                 "letters_hand_sans": 0.054}
 
 
 @pytest.fixture(scope="module")
