@@ -26,6 +26,21 @@ def test_each_style_keeps_the_ink_and_is_deterministic(style):
     assert (p.image > 128).sum() >= 15  # the digit's ink survived the style
 
 
+def test_page_photo_darkens_part_of_the_same_page():
+    """The table or the cast shadow is drawn on the very page the clean variant makes, and the
+    digit stays whole on it."""
+    digit = a_digit()
+
+    def page(**kw):
+        return np.asarray(styles.page_photo(**kw)(digit, 7, np.random.default_rng(3)).convert("L"), float)
+
+    clean, both = page(edge=False, shadow=False), page()
+    assert (page() == both).all() and clean.shape == both.shape and 240 <= min(clean.shape)
+    assert np.mean(both < clean - 40) > 0.05  # a darker region: the table, the shadow
+    p = preprocess.prepare(styles.page_photo(edge=False, shadow=False)(digit, 7, np.random.default_rng(3)))
+    assert not p.blank and (p.image > 128).sum() >= 15
+
+
 def test_styles_differ_from_each_other_and_by_seed():
     digit = a_digit()
     one = np.asarray(styles.digit_image("pixel8", digit, 7, np.random.default_rng(0)).convert("L"))
