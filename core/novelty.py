@@ -42,12 +42,12 @@ class Novelty:
     @classmethod
     def fit(cls, features: np.ndarray, y: np.ndarray) -> "Novelty":
         mean = features.mean(axis=0)
-        centred = features - mean
-        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
+        # the components from about 5,000 rows: only those are centred (the features are 10k x 16k)
+        _, _, vt = np.linalg.svd(features[:: max(1, len(features) // 5000)] - mean, full_matrices=False)
         # kept in float32, the features' own precision: half the file (the bundle's largest), and
         # calibration's thresholds are measured on this very projection
         mean, components = mean.astype(np.float32), vt[:PCA_DIMS].T.astype(np.float32)
-        z = ((features - mean) @ components).astype(np.float64)  # the covariance sums 10k rows
+        z = cls(mean, components, None, None).project(features).astype(np.float64)  # the covariance sums 10k rows
         class_means = np.stack([z[y == k].mean(axis=0) for k in range(10)])
         resid = z - class_means[y]
         cov = resid.T @ resid / len(z) + 1e-6 * np.eye(z.shape[1])
