@@ -15,14 +15,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage as ndi
 
 from .lines import page_edges, without_ruling
+from . import shading
+from .shading import even_light
 
-PREPROCESS_VERSION = 4  # recorded in every bundle; bump when the pipeline's output changes
+PREPROCESS_VERSION = 5  # recorded in every bundle; bump when the pipeline's output changes
 # Versions that prepare the images a network trains on alike, so a model trained under one needs
 # no retraining for the other. 3 (ruled lines, the page's edge) changed none of 1,000 of core.train's
 # brush drawings, 1 of its styled digits, 1.2% of its non-digits, and 5.8% of the gate's photos by
 # 3.8 grey levels on average (benchmarks/paper_bench.py, 2026-11-26). 4 (the page's edge left as
 # faint ink along a border, lines.page_edges) changed none of 1,000 of each of those four kinds.
-SAME_TRAINING_IMAGES = frozenset({2, 3, 4})
+# 5 (straight edges of light divided out: the table beyond the page, a cast shadow; core.shading)
+# changed none of 500 brush drawings or styled digits, 1.0% of 500 non-digits and 1.4% of 500
+# calibration photos (a one-off comparison with it switched off, 2026-11-27).
+SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5})
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
 # ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
 # size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit.
@@ -176,10 +181,18 @@ def ink_side(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray
     return 1.0 - gray if options.polarity and np.median(sample) > 0.5 else gray.copy()
 
 
+def evened(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
+    """`gray` with the straight edges of light in a photo divided out (the table beyond the page,
+    a cast shadow: `core.shading`), before the polarity is judged: a table covering most of the
+    picture would pass for the paper."""
+    return even_light(gray) if options.paper and max(gray.shape) > 64 else gray
+
+
 def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
-    """Ink strength in [0, 1] (0 = paper), whichever the polarity, with uneven light removed."""
+    """Ink strength in [0, 1] (0 = paper), whichever the polarity, with uneven light removed.
+    `gray` is as `evened` returns it."""
+    small = max(gray.shape) <= 64
     ink = ink_side(gray, options)
-    small = max(ink.shape) <= 64
     if options.flatten and not small:
         # The paper's own shade, estimated on a thumbnail of about 32 px with a window a third
         # of the image wide: wider than any stroke, narrower than the light's own variations.
@@ -369,7 +382,7 @@ def _box(mask, zoom) -> tuple:
 def _analyse(source, options: Options):
     img = open_image(source)
     gray = to_gray(img)
-    ink = ink_map(gray, options)
+    ink = ink_map(evened(gray, options), options)
     zoom = (img.size[1] / gray.shape[0], img.size[0] / gray.shape[1])
     return ink, ink_mask(ink, options), zoom
 
@@ -457,11 +470,15 @@ def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.nd
     """Each step of `prepare` as an 8-bit picture, for people: (name, array) in order."""
     img = open_image(source)
     gray = to_gray(img)
-    ink = ink_map(gray, options)
+    even = evened(gray, options)
+    ink = ink_map(even, options)
     mask = ink_mask(ink, options)
     as8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
-    steps = [("original", as8(gray)), ("ink side: ink bright, paper dark", as8(ink_side(gray, options))),
-             ("lighting evened out", as8(ink)), ("threshold: the ink pixels", as8(mask))]
+    steps = [("original", as8(gray))]
+    if even is not gray:
+        steps.append(("edges of light divided out: the table beyond the page, a shadow", as8(even)))
+    steps += [("ink side: ink bright, paper dark", as8(ink_side(even, options))),
+              ("lighting evened out", as8(ink)), ("threshold: the ink pixels", as8(mask))]
     if mask.any():
         ys, xs = np.nonzero(mask)
         steps.append(("cropped to the ink", as8(ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])))

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from core import preprocess, shading, styles
+from tests.test_styles import a_digit
+
+H, W = 360, 480
+
+
+def page(ring: bool = True) -> np.ndarray:
+    """Light paper lit unevenly (a 20% gradient), with a dark ring of ink left of the centre."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    gray = 0.85 * (1 - 0.2 * xx / W)
+    if ring:
+        r = np.hypot(yy - 180, xx - 180)
+        gray[np.abs(r - 60) < 5] = 0.1
+    return gray.astype(np.float32)
+
+
+def beyond_line(angle_deg: float, gap: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W]
+    a = np.deg2rad(angle_deg)
+    return np.cos(a) * (xx - 180) + np.sin(a) * (yy - 180) - gap
+
+
+def ink_contrast(gray: np.ndarray) -> float:
+    """The ring's darkness against the paper beside it."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    r = np.hypot(yy - 180, xx - 180)
+    return float(np.median(gray[np.abs(r - 75) < 4]) - np.median(gray[np.abs(r - 60) < 3]))
+
+
+@pytest.mark.parametrize("angle", [0, 17, 160])
+def test_the_table_beyond_the_page_becomes_paper(angle):
+    gray = page()
+    gray[beyond_line(angle, 120) > 0] = 0.2
+    out = shading.even_light(gray)
+    table = beyond_line(angle, 130) > 0
+    near = (beyond_line(angle, 110) < 0) & (beyond_line(angle, 90) > 0)
+    assert abs(np.median(out[table]) - np.median(out[near])) < 0.08  # was 0.2 against ~0.7
+    assert ink_contrast(out) > 0.9 * ink_contrast(gray)
+
+
+def test_a_soft_cast_shadow_over_the_digit_is_divided_out():
+    gray = page()
+    shadow = 1 - 0.5 / (1 + np.exp(-beyond_line(30, 20) / 10))  # half the light, across the ring
+    out = shading.even_light(gray * shadow)
+    lit, dark = beyond_line(30, 0) < -60, beyond_line(30, 0) > 100
+    light = out / page(ring=False)  # the page's own gradient is the lighting step's to remove
+    paper = out > 0.4  # the ring's ink is not paper
+    assert abs(np.median(light[lit & paper]) - np.median(light[dark & paper])) < 0.1  # 0.5 undivided
+    assert ink_contrast(out) > 0.5
+
+
+def test_pages_without_an_edge_of_light_are_left_alone():
+    gray = page()
+    assert (shading.even_light(gray) == gray).all()  # a smooth 20% gradient is the lighting step's
+    canvas = np.zeros((280, 280), np.float32)
+    canvas[40:240, 120:150] = 1.0  # the Draw page: a white stroke on black, reaching nothing
+    canvas[:, 250:] = 1.0  # and a white band down the right border
+    assert (shading.even_light(canvas) == canvas).all()
+
+
+@pytest.mark.parametrize("width", [40, 100])
+def test_a_fat_stroke_across_the_whole_picture_is_ink_not_light(width):
+    gray = page(ring=False)
+    gray[:, 200: 200 + width] = 0.1  # a marker's 1, cropped tight: top to bottom
+    out = shading.even_light(gray)
+    assert np.median(out[:, 200: 200 + width]) < 0.2
+
+
+def test_photos_with_the_table_and_a_shadow_prepare_as_the_clean_page(monkeypatch):
+    def alike() -> int:  # of 10 pages, how many prepare as their clean page does
+        def prepared(seed, **kw):
+            image = styles.page_photo(**kw)(a_digit(), 7, np.random.default_rng(seed))
+            return preprocess.prepare(image).image.astype(float).ravel()
+        return sum(np.corrcoef(prepared(s, edge=False, shadow=False), prepared(s))[0, 1] > 0.8 for s in range(10))
+    assert alike() >= 8
+    monkeypatch.setattr(preprocess, "even_light", lambda gray: gray)
+    assert alike() <= 6  # 5 when this was written: the test can fail
+
+
+def test_explain_shows_the_edge_of_light_divided_out():
+    gray = page()
+    gray[beyond_line(17, 120) > 0] = 0.2
+    photo = (gray * 255).astype(np.uint8)
+    steps = preprocess.explain(photo)
+    assert steps[1][0].startswith("edges of light divided out")
+    np.testing.assert_array_equal(steps[-1][1], preprocess.prepare(photo).image)
+    assert len(preprocess.explain((page() * 255).astype(np.uint8))) == len(steps) - 1  # no edge: no such step
