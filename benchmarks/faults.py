@@ -51,7 +51,7 @@ def odd_images() -> dict[str, tuple[bytes, str, bool]]:
     rgba = np.zeros((7000, 7000, 4), np.uint8)
     rgba[..., 3] = 255
     rgba[3000:4000, 3400:3600, :3] = 255
-    near = np.zeros((3990, 3990, 4), np.uint8)  # just under the pixel limit (preprocess.MAX_PIXELS_LOSSLESS)
+    near = np.zeros((3990, 3990, 4), np.uint8)  # just under the pixel limit (decode.MAX_PIXELS_LOSSLESS)
     near[..., 3] = 255
     near[2000:3000, 2300:2500, :3] = 255
     near16 = np.zeros((3990, 3990), np.uint16)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from scipy import ndimage as ndi  # noqa: E402
 
-from core import data, preprocess, styles, synth  # noqa: E402
+from core import data, nondigits, preprocess, styles, synth  # noqa: E402
 
 
 def snr(image) -> float:
@@ -51,7 +51,7 @@ def main():
             rows[name + ("" if style.seen else " *")] = [snr(i) for i in images]
     for family in ("noisy_paper", "blank_paper", "texture", "scribble"):
         frng = np.random.default_rng(99)
-        rows[family + " #"] = [snr(styles.NONDIGIT_FAMILIES[family].make(frng)) for _ in range(n)]
+        rows[family + " #"] = [snr(nondigits.NONDIGIT_FAMILIES[family].make(frng)) for _ in range(n)]
     print(f"signal-to-noise of the ink, {n} images each (* held-out digit style, # non-digit family)")
     print(f"{'':16}{'0.5%':>9}{'1%':>9}{'median':>10}{'<4':>8}{'<6':>8}{'<8':>8}")
     for name, values in rows.items():

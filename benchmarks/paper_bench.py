@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
-from core import bundle, preprocess, styles, suite, synth, train
+from core import bundle, nondigits, preprocess, styles, suite, synth, train
 from core.data import load_mnist
 from core.recognizer import Recognizer
 
@@ -70,7 +70,7 @@ def main() -> None:
         if name in styles.DIGIT_STYLES:
             raw, labels, _ = styles.suite_digits(name, mnist.x_test, mnist.y_test, args.per_kind, suite.SUITE_SEED)
         else:
-            raw, labels = styles.suite_nondigits(name, args.per_kind, suite.SUITE_SEED), np.full(args.per_kind, -1)
+            raw, labels = nondigits.suite_nondigits(name, args.per_kind, suite.SUITE_SEED), np.full(args.per_kind, -1)
         start = time.perf_counter()
         on = preprocess.prepare_all(raw)
         t_on = time.perf_counter() - start

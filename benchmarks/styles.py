@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere: core/ is beside
 import numpy as np
 
-from core import bundle, calibrate, styles, suite, synth
+from core import bundle, calibrate, nondigits, styles, suite, synth
 from core.data import home_dir, load_mnist
 from core.recognizer import Recognizer
 
@@ -77,7 +77,7 @@ def signs(cols, preds: dict, per_style: int) -> str:
     for col in cols:
         if not col.name.startswith("letters_"):
             continue
-        sign = [im.info["sign"] for im in styles.suite_nondigits(col.name, per_style, suite.SUITE_SEED)]
+        sign = [im.info["sign"] for im in nondigits.suite_nondigits(col.name, per_style, suite.SUITE_SEED)]
         total, given = Counter(sign), {ch: Counter() for ch in set(sign)}
         for ch, p in zip(sign, preds[col.name]):
             if p.status == "ok":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, gate, styles, synth
+from . import bundle, gate, nondigits, styles, synth
 from .novelty import OOD_FILE, Novelty, fit_temperature, scale_temperature
 from .preprocess import PREPROCESS_VERSION, ink_amount, ink_thickness
 from .recognizer import Recognizer
@@ -112,7 +112,7 @@ def seen_nondigits(recognizer, per_family: int, seed: int) -> np.ndarray:
     own): the traced letters only if one of them learned them."""
     rng = np.random.default_rng(seed)
     return np.stack([recognizer.prepare(fam.make(rng)).image
-                     for fam in styles.trained_nondigits(recognizer.meta.traced_letters > 0) for _ in range(per_family)])
+                     for fam in nondigits.trained_nondigits(recognizer.meta.traced_letters > 0) for _ in range(per_family)])
 
 
 def refused_alone(recognizer, images: np.ndarray, forward=None) -> dict:

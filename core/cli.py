@@ -18,7 +18,7 @@ from .ensemble import combine as join
 from .evaluate import compare_rows
 from .gate import GateConfig
 from .models import EnsembleError, InvalidConfig, UnknownModel
-from .preprocess import ImageError
+from .decode import ImageError
 from .recognizer import Recognizer
 from .report import evaluate_bundle
 

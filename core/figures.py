@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .evaluate import normalised
-from .preprocess import open_image, reduce
+from .decode import open_image, reduce
 
 DIGITS = [str(d) for d in range(10)]
 
@@ -168,7 +168,7 @@ def mistakes(x: np.ndarray, rows: list, cols: int = 9) -> go.Figure:
 
 
 def thumbnail(image, max_side: int = 640):
-    """(RGB PIL image at most `max_side` across, its scale) of anything `preprocess.open_image` reads.
+    """(RGB PIL image at most `max_side` across, its scale) of anything `decode.open_image` reads.
     Reduced in the file's own mode, then converted: a big RGBA or 16-bit image never gets a
     full-size RGB copy (palettes and 1-bit images resize only by nearest neighbour: they convert first)."""
     img = open_image(image)

@@ -38,7 +38,7 @@ class TrainConfig:
     # families: letters typed in one font family, scribbles, shapes, blobs): the classifier itself
     # learns what a digit is not. 0 keeps ten outputs
     nondigits: int = 0
-    # letters traced by hand in the DejaVu Sans family (styles.letters_hand_sans) join those seen
+    # letters traced by hand in the DejaVu Sans family (nondigits.letters_hand_sans) join those seen
     # families: typed letters alone taught the CNN to refuse type, not a hand's letters (README)
     traced_letters: bool = False
 

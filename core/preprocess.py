@@ -6,16 +6,15 @@ photos, scans and canvas drawings to exactly that form.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage as ndi
 
+from .decode import open_image, to_gray
 from .lines import page_edges, without_ruling
-from . import shading
+from .segment import segment
 from .shading import even_light
 
 PREPROCESS_VERSION = 5  # recorded in every bundle; bump when the pipeline's output changes
@@ -28,14 +27,6 @@ PREPROCESS_VERSION = 5  # recorded in every bundle; bump when the pipeline's out
 # changed none of 500 brush drawings or styled digits, 1.0% of 500 non-digits and 1.4% of 500
 # calibration photos (a one-off comparison with it switched off, 2026-11-27).
 SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5})
-MAX_PIXELS = 50_000_000  # larger images are refused before decoding: a 20000x20000 PNG would need GBs
-# ... and lossless files (PNG, TIFF, ...) and arrays above this: a JPEG decodes straight to a reduced
-# size (draft), they decode whole: a 110 KB 7000x7000 16-bit PNG cost 1.2 GB before this limit.
-# 16 MP still takes an A4 page scanned at 400 dpi, and decodes in <= 64 MB (RGBA)
-MAX_PIXELS_LOSSLESS = 16_000_000
-MAX_DIGITS = 12  # a number longer than this, or a row of more marks, is not a number digitrec reads
-MIN_PART = 4  # px (work resolution): a cut narrower than this is no digit (a thin line is not a row of 1s)
-WORK_SIDE = 1024  # images are reduced to this before any work: bounds the cost, keeps thin strokes
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
 MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
 STROKE = (1.2, 6.5, 2.7)  # stroke width in the 20x20 box: left alone within (MNIST: 2.0-4.9 for 98%), else set to 2.7
@@ -56,121 +47,11 @@ class Options:
 DEFAULT_OPTIONS = Options()
 
 
-class ImageError(ValueError):
-    """The input is not an image digitrec can read; the message says why."""
-
-
 @dataclass(frozen=True)
 class Prepared:
     image: np.ndarray  # (28, 28) uint8, white on black: exactly what the network sees
     box: tuple  # (x, y, w, h) of the ink in the input image's pixels
     blank: bool  # no ink found: nothing to classify
-
-
-# ---------------------------------------------------------------- decoding
-def open_image(source, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """A PIL image from a path, bytes, file object, PIL image or array; EXIF orientation applied."""
-    if isinstance(source, Image.Image):
-        img = source
-    elif isinstance(source, np.ndarray):
-        return _from_array(source)
-    else:
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            if not len(source):
-                raise ImageError("empty file")
-            source = io.BytesIO(bytes(source))
-        elif isinstance(source, (str, Path)):
-            if Path(source).is_file() and Path(source).stat().st_size == 0:
-                raise ImageError("empty file")
-        try:
-            img = Image.open(source)
-        except FileNotFoundError:
-            raise ImageError(f"no such file: {source}") from None
-        except Image.DecompressionBombError as e:
-            raise ImageError(f"image is too large; the limit is {MAX_PIXELS:,} pixels ({e})") from None
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise ImageError(f"not an image Pillow can read ({e.__class__.__name__})") from None
-    w, h = img.size
-    limit = max_pixels if img.format == "JPEG" else min(max_pixels, MAX_PIXELS_LOSSLESS)
-    if w * h > limit:
-        raise ImageError(f"image is too large: {w}x{h} pixels; the limit is {limit:,} pixels"
-                         f"{'' if img.format == 'JPEG' else ' for an uncompressed or lossless image'}")
-    if w < 1 or h < 1:
-        raise ImageError("image has no pixels")
-    try:
-        if hasattr(img, "draft") and img.format == "JPEG":
-            img.draft("RGB", (WORK_SIDE, WORK_SIDE))  # let the decoder shrink big JPEGs for free
-        img.load()
-        ImageOps.exif_transpose(img, in_place=True)  # in place: no full-size copy of an upright image
-        return img
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise ImageError(f"image data is broken ({e.__class__.__name__}: {e})") from None
-
-
-def _from_array(a: np.ndarray) -> Image.Image:
-    a = np.asarray(a)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[..., 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
-        raise ImageError(f"array of shape {a.shape} is not an image (H,W), (H,W,3) or (H,W,4)")
-    if a.shape[0] * a.shape[1] > MAX_PIXELS_LOSSLESS:
-        raise ImageError(f"image is too large: {a.shape[1]}x{a.shape[0]} pixels; the limit is "
-                         f"{MAX_PIXELS_LOSSLESS:,} pixels")
-    if a.dtype != np.uint8:
-        a = a.astype(np.float32)
-        a = a * 255 if a.max(initial=0) <= 1.0 else a
-        a = np.clip(a, 0, 255).astype(np.uint8)
-    return Image.fromarray(a)
-
-
-def to_gray(img: Image.Image) -> np.ndarray:
-    """Float32 luminance in [0, 1] at most WORK_SIDE wide; transparency composited keeping the ink."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        if max(img.size) > WORK_SIDE:  # reduce first, in its own mode: never a full-size float copy
-            k = int(np.ceil(max(img.size) / WORK_SIDE))
-            img = img.resize((max(1, img.width // k), max(1, img.height // k)), Image.Resampling.BOX)
-        a = np.asarray(img, dtype=np.float32)
-        a = a / (65535.0 if a.max(initial=0) > 255 else 255.0)
-        img = Image.fromarray(np.clip(a * 255, 0, 255).astype(np.uint8))
-    if img.mode == "LAB":  # CIELAB (some TIFFs): its L channel is the lightness
-        img = img.getchannel("L")
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    if img.mode in ("L", "LA", "RGB", "RGBA"):  # area-average down in its own mode: no full-size copy
-        img = _reduced(img)
-    target = "RGBA" if has_alpha else "L"
-    try:
-        img = img.convert(target) if img.mode != target else img
-    except (ValueError, OSError) as e:
-        raise ImageError(f"colour mode {img.mode} is not one digitrec reads ({e})") from None
-    img = _reduced(img)  # palettes and the rest convert first: all later work is bounded by WORK_SIDE
-    if has_alpha:
-        rgba = np.asarray(img, dtype=np.float32) / 255.0
-        lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
-        alpha = rgba[..., 3]
-        opaque = alpha > 0.5
-        # Composite on the background that contrasts with the drawn pixels: white strokes on a
-        # transparent canvas go onto black, dark strokes onto white. Either way the ink survives.
-        bg = 0.0 if opaque.any() and lum[opaque].mean() > 0.5 else 1.0
-        gray = lum * alpha + bg * (1 - alpha)
-    else:
-        gray = np.asarray(img, dtype=np.float32) / 255.0
-    return gray.astype(np.float32)
-
-
-def _reduced(img: Image.Image) -> Image.Image:
-    return reduce(img, int(np.ceil(max(img.size) / WORK_SIDE)))
-
-
-def reduce(img: Image.Image, k: int) -> Image.Image:
-    """`img.reduce(k)` (each k x k block averaged), a band of rows at a time: the same pixels, but
-    never a full-size copy (Pillow premultiplies RGBA into one: 64 MB for a 16 MP image)."""
-    if k <= 1:
-        return img
-    out = Image.new(img.mode, (-(-img.width // k), -(-img.height // k)))
-    band = 64 * k  # rows per band, a multiple of k: the blocks are those of the whole image
-    for top in range(0, img.height, band):
-        out.paste(img.crop((0, top, img.width, min(img.height, top + band))).reduce(k), (0, top // k))
-    return out
 
 
 # ---------------------------------------------------------------- ink
@@ -404,66 +285,6 @@ def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:
     if not mask.any():
         return Prepared(BLANK, (0, 0, 0, 0), True)
     return Prepared(normalize_digit(ink, mask, options), _box(mask, zoom), False)
-
-
-# ---------------------------------------------------------------- several digits
-def segment(mask: np.ndarray, overlap: float = 0.5) -> list[np.ndarray]:
-    """Masks of the digits left to right: connected pieces, merged where they share columns.
-
-    The top bar of a 5 or the two strokes of a broken 4 overlap in x with the rest of their digit;
-    neighbouring digits of a (slightly sloped) number hardly do.
-    """
-    labels, n = ndi.label(mask, structure=np.ones((3, 3)))
-    if n == 0:
-        return []
-    slices = ndi.find_objects(labels)
-    groups = []  # [x0, x1, [label ids]]
-    for i in sorted(range(n), key=lambda i: slices[i][1].start):
-        x0, x1 = slices[i][1].start, slices[i][1].stop
-        for g in groups:
-            shared = min(x1, g[1]) - max(x0, g[0])
-            if shared > overlap * min(x1 - x0, g[1] - g[0]):
-                g[0], g[1] = min(g[0], x0), max(g[1], x1)
-                g[2].append(i + 1)
-                break
-        else:
-            groups.append([x0, x1, [i + 1]])
-    groups.sort(key=lambda g: g[0])
-    if len(groups) > MAX_DIGITS:
-        raise ImageError(f"{len(groups)} separate marks side by side: not a number of up to {MAX_DIGITS} digits")
-    masks = [np.isin(labels, g[2]) for g in groups]
-    rows = [np.flatnonzero(m.any(axis=1)) for m in masks]
-    height = float(np.median([r[-1] + 1 - r[0] for r in rows]))  # the number's digit height
-    parts = [part for m in masks for part in split_touching(m, height)]
-    if len(parts) > MAX_DIGITS:
-        raise ImageError(f"more than {MAX_DIGITS} digits side by side: not a number digitrec reads")
-    return parts
-
-
-def split_touching(mask: np.ndarray, height: float, aspect: float = 1.35) -> list[np.ndarray]:
-    """A piece much wider than the number's digits are tall is several touching digits: cut it
-    where the ink is thinnest near evenly spaced positions."""
-    xs = np.flatnonzero(mask.any(axis=0))
-    x0, x1 = xs[0], xs[-1] + 1
-    w = x1 - x0
-    if w <= aspect * height:
-        return [mask]
-    n = max(2, round(w / (0.75 * height)))
-    if n > MAX_DIGITS or w / n < MIN_PART:
-        return [mask]  # a long line or a flat stroke, not a row of touching digits: one piece
-    column_ink = mask[:, x0:x1].sum(axis=0)
-    cuts, step = [], w / n
-    for k in range(1, n):
-        lo, hi = int(k * step - 0.3 * step), int(k * step + 0.3 * step)
-        hi = max(hi, lo + 1)
-        cuts.append(x0 + lo + int(np.argmin(column_ink[lo:hi])))
-    parts = []
-    for a, b in zip([x0] + cuts, cuts + [x1]):
-        part = np.zeros_like(mask)
-        part[:, a:b] = mask[:, a:b]
-        if part.any():
-            parts.append(part)
-    return parts
 
 
 def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.ndarray]]:

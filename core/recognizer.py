@@ -207,7 +207,7 @@ class Recognizer:
 
     # ------------------------------------------------------------ images
     def predict(self, image) -> Prediction:
-        """One digit from a path, bytes, PIL image or array. Raises preprocess.ImageError."""
+        """One digit from a path, bytes, PIL image or array. Raises decode.ImageError."""
         return self.predict_many([image])[0]
 
     def predict_many(self, images) -> list[Prediction]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, inside, preprocess
+from . import bundle, decode, inside
 from .evaluate import saliency
 from .recognizer import Recognizer
 
@@ -96,7 +96,7 @@ def _serve(conn) -> None:  # runs in the child; covered through Service
             return
         try:
             reply = ("ok", _handle(cache, op, args))
-        except (preprocess.ImageError, bundle.BundleError) as e:
+        except (decode.ImageError, bundle.BundleError) as e:
             reply = ("error", e)  # the caller's input was at fault: raise it there as is
         except Exception as e:  # anything else: report it, keep serving
             reply = ("error", ServiceError(f"{e.__class__.__name__}: {e}"))

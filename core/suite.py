@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, preprocess, styles
+from . import bundle, nondigits, preprocess, styles
 from .recognizer import REASONS, blank_prediction
 
 SUITE_SEED = 2026  # fixed: the same images for every model and every run
@@ -38,9 +38,9 @@ def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = 
     """One style's (or non-digit family's) images, made once and kept as .npz in `cache_dir`
     (keyed by size and `tag()`)."""
     is_digit = name in styles.DIGIT_STYLES
-    if not is_digit and name not in styles.NONDIGIT_FAMILIES:
+    if not is_digit and name not in nondigits.NONDIGIT_FAMILIES:
         raise ValueError(f"unknown style {name!r}")
-    seen = (styles.DIGIT_STYLES[name] if is_digit else styles.NONDIGIT_FAMILIES[name]).seen
+    seen = (styles.DIGIT_STYLES[name] if is_digit else nondigits.NONDIGIT_FAMILIES[name]).seen
     path = Path(cache_dir) / f"style-{name}-{n}-{tag()}.npz" if cache_dir else None
 
     def make() -> dict:
@@ -48,7 +48,7 @@ def column(name: str, mnist, n: int = PER_STYLE, cache_dir: str | Path | None = 
             raw, labels, index = styles.suite_digits(name, mnist.x_test, mnist.y_test, n, SUITE_SEED)
             labels, index = labels.astype(int), index.astype(int)
         else:
-            raw = styles.suite_nondigits(name, n, SUITE_SEED)
+            raw = nondigits.suite_nondigits(name, n, SUITE_SEED)
             labels = index = np.full(n, -1)
         images, blank = preprocess.prepare_all(raw)
         return {"x": images, "blank": blank, "y": labels, "index": index}
@@ -63,7 +63,7 @@ def names(kind: str | None = None) -> list[str]:
     if kind in (None, "digit"):
         out += list(styles.DIGIT_STYLES)
     if kind in (None, "nondigit"):
-        out += list(styles.NONDIGIT_FAMILIES)
+        out += list(nondigits.NONDIGIT_FAMILIES)
     return out
 
 

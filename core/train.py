@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bundle, gate, inside, models, preprocess, styles, synth
+from . import bundle, gate, inside, models, nondigits, preprocess, styles, synth
 from .data import Mnist
 from .evaluate import predict_proba
 
@@ -41,7 +41,7 @@ def extra_sources(traced_letters: bool = False):
     """What extra_image draws from: the seen digit styles (the brush has its own kind), the seen
     non-digit families (the traced letters only with `traced_letters`), and the seen fonts."""
     seen = [name for name, st in styles.DIGIT_STYLES.items() if st.seen and st.family != "brush"]
-    families = [fam.make for fam in styles.trained_nondigits(traced_letters)]
+    families = [fam.make for fam in nondigits.trained_nondigits(traced_letters)]
     return seen, families, styles.fonts(seen=True)
 
 

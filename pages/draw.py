@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import cache, frame, ui
-from core import inside, preprocess
+from core import decode, inside, preprocess
 from core.bundle import BundleError
 from core.service import ServiceError
 
@@ -66,7 +66,7 @@ def safely(image, key: str, name: str = "the drawing") -> str:
     carry on."""
     try:
         return answer(image, key)
-    except preprocess.ImageError as e:
+    except decode.ImageError as e:
         st.warning(f"**{name}**: cannot read this image: {e}")
     except ServiceError as e:
         st.warning(f"**{name}**: the model worker failed ({e}); try again.")
@@ -117,7 +117,7 @@ with upload_tab:
         with pic:
             try:
                 st.image(cache.thumbnail(data), caption=f.name)
-            except preprocess.ImageError:
+            except decode.ImageError:
                 st.caption(f.name)
         with result:
             safely(data, f"upload_{i}", f.name)

@@ -63,7 +63,7 @@ def test_the_non_digits_judged_are_those_the_networks_trained_on():
     """The traced letters join calibration's non-digits only for a bundle that learned them."""
     from types import SimpleNamespace
 
-    from core import styles
+    from core import nondigits
     from core.calibrate import seen_nondigits
 
     made = []
@@ -72,8 +72,8 @@ def test_the_non_digits_judged_are_those_the_networks_trained_on():
         return SimpleNamespace(meta=SimpleNamespace(traced_letters=traced),
                                prepare=lambda img: made.append(img) or SimpleNamespace(image=np.zeros((28, 28))))
 
-    plain, traced = styles.trained_nondigits(False), styles.trained_nondigits(True)
-    assert traced == [*plain, styles.NONDIGIT_FAMILIES["letters_hand_sans"]]
+    plain, traced = nondigits.trained_nondigits(False), nondigits.trained_nondigits(True)
+    assert traced == [*plain, nondigits.NONDIGIT_FAMILIES["letters_hand_sans"]]
     assert len(seen_nondigits(recognizer(0), 1, seed=0)) == len(plain)
     assert len(seen_nondigits(recognizer(1), 1, seed=0)) == len(traced) == len(made) - len(plain)
 

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage as ndi
 
+from core import decode as D
 from core import preprocess as P
 from tests.images import filled_disk, png_bytes, specks, stroke_digit
 
@@ -128,13 +129,13 @@ def test_specks_are_dropped():
 @pytest.mark.parametrize("data,msg", [(b"", "empty"), (b"hello, I am text", "not an image"),
                                       (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "not an image")])
 def test_bad_bytes(data, msg):
-    with pytest.raises(P.ImageError, match=msg):
+    with pytest.raises(D.ImageError, match=msg):
         P.prepare(data)
 
 
 def test_truncated_image():
     data = png_bytes(Image.fromarray(stroke_digit()), "JPEG")
-    with pytest.raises(P.ImageError):
+    with pytest.raises(D.ImageError):
         P.prepare(data[: len(data) // 3])
 
 
@@ -148,15 +149,15 @@ def huge_png(w, h):
 
 def test_huge_image_refused_before_decoding(monkeypatch):
     """Refused from its header: decoding 400 Mpixel would take GBs (never reached: load() fails)."""
-    monkeypatch.setattr(P.Image.Image, "load", lambda self: (_ for _ in ()).throw(AssertionError("decoded")))
-    with pytest.raises(P.ImageError, match="too large"):
+    monkeypatch.setattr(D.Image.Image, "load", lambda self: (_ for _ in ()).throw(AssertionError("decoded")))
+    with pytest.raises(D.ImageError, match="too large"):
         P.prepare(huge_png(20000, 20000))
 
 
 def test_bad_arrays():
-    with pytest.raises(P.ImageError):
+    with pytest.raises(D.ImageError):
         P.prepare(np.zeros((3, 3, 7)))
-    with pytest.raises(P.ImageError):
+    with pytest.raises(D.ImageError):
         P.prepare(np.zeros((0, 5)))
 
 
@@ -234,20 +235,20 @@ def test_a_row_of_many_marks_is_not_a_number():
     img = np.zeros((60, 30 * 20), np.uint8)
     for k in range(20):
         img[10:50, 30 * k + 10: 30 * k + 16] = 255  # twenty separate strokes
-    with pytest.raises(P.ImageError, match="not a number"):
+    with pytest.raises(D.ImageError, match="not a number"):
         P.prepare_many(img)
 
 
 def test_big_lossless_images_are_refused_from_their_header(monkeypatch):
-    monkeypatch.setattr(P.Image.Image, "load", lambda self: (_ for _ in ()).throw(AssertionError("decoded")))
-    with pytest.raises(P.ImageError, match="too large"):
+    monkeypatch.setattr(D.Image.Image, "load", lambda self: (_ for _ in ()).throw(AssertionError("decoded")))
+    with pytest.raises(D.ImageError, match="too large"):
         P.prepare(huge_png(7000, 7000))
-    with pytest.raises(P.ImageError, match="too large"):
+    with pytest.raises(D.ImageError, match="too large"):
         P.prepare(np.zeros((6000, 6000), np.uint8))
 
 
 def test_an_image_just_over_the_lossless_limit_is_refused():
-    with pytest.raises(P.ImageError, match="limit is 16,000,000 pixels"):
+    with pytest.raises(D.ImageError, match="limit is 16,000,000 pixels"):
         P.prepare(huge_png(4001, 4000))
 
 
@@ -258,13 +259,13 @@ def test_a_big_image_is_reduced_before_any_full_size_copy(mode, monkeypatch):
     monkeypatch.setattr(Image.Image, "convert", lambda self, *a, **k: sizes.append(self.size) or convert(self, *a, **k))
     monkeypatch.setattr(Image.Image, "copy", lambda self: sizes.append(self.size) or copy(self))
     assert_mnist_form(P.prepare(data).image)
-    assert max((w * h for w, h in sizes), default=0) <= P.WORK_SIDE ** 2  # a 3000x3000 RGBA copy is 36 MB
+    assert max((w * h for w, h in sizes), default=0) <= D.WORK_SIDE ** 2  # a 3000x3000 RGBA copy is 36 MB
 
 
 def test_reduce_in_bands_is_pillows_reduce():
     img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (1000, 701, 4), np.uint8), "RGBA")
     for k in (1, 3, 7):
-        assert np.array_equal(np.asarray(P.reduce(img, k)), np.asarray(img.reduce(k)))
+        assert np.array_equal(np.asarray(D.reduce(img, k)), np.asarray(img.reduce(k)))
 
 
 def test_a_16_bit_image_is_reduced_before_it_is_converted():

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import bundle, gate, styles, synth
+from core import bundle, gate, nondigits, styles, synth
 from core.report import evaluate_bundle
 from core.preprocess import PREPROCESS_VERSION
 
@@ -105,7 +105,7 @@ def test_shipped_bundle_reads_the_committed_style_samples(shipped, style):
     assert len(misread) <= (2 if style in ("pixel8", "slant20") else 1), misread
 
 
-@pytest.mark.parametrize("family", list(styles.NONDIGIT_FAMILIES))
+@pytest.mark.parametrize("family", list(nondigits.NONDIGIT_FAMILIES))
 def test_shipped_bundle_refuses_the_committed_non_digits(shipped, family):
     files = sorted((STYLE_SAMPLES / family).iterdir())
     given = [f.name for f, p in zip(files, shipped.predict_many([f.read_bytes() for f in files])) if p.status == "ok"]

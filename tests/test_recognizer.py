@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core import preprocess
+from core import decode, preprocess
 from core.recognizer import Recognizer, decide, scale_temperature
 from tests.conftest import synthetic_arrays
 
@@ -64,7 +64,7 @@ def test_read_several(rec, tiny_mnist):
 
 
 def test_bad_input_raises_image_error(rec):
-    with pytest.raises(preprocess.ImageError):
+    with pytest.raises(decode.ImageError):
         rec.predict(b"not an image")
 
 

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from core import bundle, preprocess
+from core import bundle, decode
 from core.service import Service
 from tests.images import png_bytes, stroke_digit
 
@@ -46,7 +46,7 @@ def test_probabilities_of_a_batch(service, tiny_bundle, tiny_mnist):
 
 
 def test_bad_input_is_raised_as_itself(service, tiny_bundle, tmp_path):
-    with pytest.raises(preprocess.ImageError, match="not an image"):
+    with pytest.raises(decode.ImageError, match="not an image"):
         service.predict(tiny_bundle, b"hello")
     with pytest.raises(bundle.BundleError):
         service.load(tmp_path / "missing")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core import preprocess, styles, suite
+from core import nondigits, preprocess, styles, suite
 from core.recognizer import Prediction
 
 
@@ -61,14 +61,14 @@ def test_bold_is_bolder_than_thin():
     assert thickness("bold4") > thickness("bold2") > thickness("thin")
 
 
-@pytest.mark.parametrize("family", list(styles.NONDIGIT_FAMILIES))
+@pytest.mark.parametrize("family", list(nondigits.NONDIGIT_FAMILIES))
 def test_each_nondigit_family_makes_images(family):
-    a = styles.suite_nondigits(family, 3, seed=5)
-    b = styles.suite_nondigits(family, 3, seed=5)
+    a = nondigits.suite_nondigits(family, 3, seed=5)
+    b = nondigits.suite_nondigits(family, 3, seed=5)
     assert len(a) == 3 and all((np.asarray(x) == np.asarray(y)).all() for x, y in zip(a, b))
     if family.startswith("letters_"):  # each says which sign it is (benchmarks/styles.py --signs)
         assert [x.info["sign"] for x in a] == [y.info["sign"] for y in b]
-        assert all(x.info["sign"] in styles.LETTERS for x in a)
+        assert all(x.info["sign"] in nondigits.LETTERS for x in a)
 
 
 def test_fonts_split_into_seen_and_held_out():
@@ -79,7 +79,7 @@ def test_fonts_split_into_seen_and_held_out():
 
 def test_seen_and_held_out_families_are_both_there():
     assert {s.seen for s in styles.DIGIT_STYLES.values()} == {True, False}
-    assert {s.seen for s in styles.NONDIGIT_FAMILIES.values()} == {True, False}
+    assert {s.seen for s in nondigits.NONDIGIT_FAMILIES.values()} == {True, False}
 
 
 def _pred(status, guess, reason=""):

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from core import bundle, models, styles, train
+from core import bundle, models, nondigits, train
 
 
 def test_bundle_is_complete(tiny_bundle, tiny_mnist):
@@ -96,10 +96,10 @@ def test_drawn_digits_are_prepared_and_labelled(tiny_mnist):
 
 
 def test_traced_letters_join_the_nondigits_only_when_asked(tiny_mnist):
-    """The traced-letters recipe adds styles.letters_hand_sans to the seen families, last, so the
+    """The traced-letters recipe adds nondigits.letters_hand_sans to the seen families, last, so the
     recipe without it draws exactly the images it drew before the option existed."""
     plain, traced = train.extra_sources()[1], train.extra_sources(traced_letters=True)[1]
-    assert styles.letters_hand_sans not in plain and traced == [*plain, styles.letters_hand_sans]
+    assert nondigits.letters_hand_sans not in plain and traced == [*plain, nondigits.letters_hand_sans]
     args = ("nondigit", tiny_mnist.x_train, tiny_mnist.y_train, 40)
     x0, y0 = train.extra_images(*args, seed=0, workers=1)
     x1, y1 = train.extra_images(*args, seed=0, workers=1, traced_letters=True)

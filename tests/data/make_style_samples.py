@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from core import styles  # noqa: E402
+from core import nondigits, styles  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "styles"
@@ -37,9 +37,9 @@ def main() -> None:
         imgs, labels, idx = styles.suite_digits(name, mnist.x_test, mnist.y_test, 20, SEED)
         for img, label, i in zip(imgs, labels, idx):
             save(img, OUT / name / f"test{i:05d}_label{label}.png")
-    for name in styles.NONDIGIT_FAMILIES:
+    for name in nondigits.NONDIGIT_FAMILIES:
         (OUT / name).mkdir(parents=True)
-        for k, img in enumerate(styles.suite_nondigits(name, 10, SEED)):
+        for k, img in enumerate(nondigits.suite_nondigits(name, 10, SEED)):
             save(img, OUT / name / f"{k:02d}.png")
 
 
