@@ -14,7 +14,7 @@ from PIL import Image
 from core import bundle
 from core import runs as runs_mod
 
-from tests.images import filled_disk, photo_of_seven, png_bytes, specks, stroke_digit
+from tests.images import filled_disk, photo_beside_the_table, photo_of_seven, png_bytes, specks, stroke_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 DRAW = "pages/draw.py"
@@ -80,6 +80,12 @@ def test_a_photo_of_a_few_specks_is_no_digit_and_says_why(app_test):
     no_exception(at)
     assert headlines(at) == ["no digit", "no digit"]  # the empty canvas's, then the upload's
     assert "Only a few specks of ink" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_photo_with_the_table_in_view_is_read(app_test):
+    at = upload(app_test(DRAW), [("table.jpg", photo_beside_the_table(), "image/jpeg")])
+    no_exception(at)
+    assert headlines(at) == ["no digit", "7"]  # the empty canvas's, then the upload's
 
 
 def test_every_refusal_test_has_its_own_sentence():

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,16 @@ def test_explain_shows_the_edge_of_light_divided_out():
     assert steps[1][0].startswith("edges of light divided out")
     np.testing.assert_array_equal(steps[-1][1], preprocess.prepare(photo).image)
     assert len(preprocess.explain((page() * 255).astype(np.uint8))) == len(steps) - 1  # no edge: no such step
+
+
+@pytest.mark.parametrize("shape", [(65, 65), (70, 1024), (3, 900), (300, 300)])
+def test_odd_images_neither_fail_nor_warn(shape):
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    half_dark = np.where(xx < shape[1] // 2, 0.3, 1.0)
+    corner = 0.9 - 0.6 * ((xx + yy) > sum(shape) / 2) + 0.05 * rng.random(shape)
+    for gray in (rng.random(shape), np.full(shape, 0.5), np.zeros(shape), half_dark, corner):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = shading.even_light(gray.astype(np.float32))
+        assert out.shape == shape and np.isfinite(out).all() and 0 <= out.min() and out.max() <= 1
