@@ -4,8 +4,9 @@ preprocessing keeps the shadow or the table as ink.
 
     python benchmarks/page_photos.py [--n 500] [--bundle artifacts/cnn]
 
-A diagnosis for the held-out `phone` and `squared` refusals (README, "What the refused held-out
-digits are"). The images are made from MNIST test digits. Each variant draws the same pages,
+Made as a diagnosis for the held-out `phone` and `squared` refusals (README, "What the refused
+held-out digits are"); since preprocessing 5, the benchmark its edges-of-light step
+(`core.shading`) was designed on. The images are made from MNIST test digits. Each variant draws the same pages,
 digits and places as "clean page" (the shadow and the table are drawn last), so "changed" counts
 the prepared 28x28 images that are no longer the clean page's (correlation below 0.8): the network
 was shown something else than the digit.

@@ -164,8 +164,9 @@ def squared(digit, label, rng):
 def page_photo(edge: bool = True, shadow: bool = True):
     """A phone photo of the page taken too close or in poor light: the table shows beyond one edge
     of the page, and/or a soft cast shadow (a hand, the phone) crosses the page near the digit.
-    Not in the suite: a candidate seen generator for the failures `phone` and `squared` show
-    (README, "What the refused held-out digits are"), made without their code."""
+    Not in the suite, in no training or calibration: made without the held-out `phone` and
+    `squared` code, it is what preprocessing's edges-of-light step (`core.shading`) was designed
+    on (benchmarks/page_photos.py; tests/test_shading.py)."""
     def make(digit, label, rng):
         w, h = int(rng.integers(240, 640)), int(rng.integers(240, 640))
         side = int(rng.uniform(0.3, 0.6) * min(w, h))
