@@ -28,6 +28,7 @@ PREPROCESS_VERSION = 5  # recorded in every bundle; bump when the pipeline's out
 # calibration photos (a one-off comparison with it switched off, 2026-11-27).
 SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5})
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
+SMALL = 64  # px: an image no wider is MNIST-sized already: no light to even out, no JPEG noise to smooth
 MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
 STROKE = (1.2, 6.5, 2.7)  # stroke width in the 20x20 box: left alone within (MNIST: 2.0-4.9 for 98%), else set to 2.7
 
@@ -66,13 +67,13 @@ def evened(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     """`gray` with the straight edges of light in a photo divided out (the table beyond the page,
     a cast shadow: `core.shading`), before the polarity is judged: a table covering most of the
     picture would pass for the paper."""
-    return even_light(gray) if options.paper and max(gray.shape) > 64 else gray
+    return even_light(gray) if options.paper and max(gray.shape) > SMALL else gray
 
 
 def ink_map(gray: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
     """Ink strength in [0, 1] (0 = paper), whichever the polarity, with uneven light removed.
     `gray` is as `evened` returns it."""
-    small = max(gray.shape) <= 64
+    small = max(gray.shape) <= SMALL
     ink = ink_side(gray, options)
     if options.flatten and not small:
         # The paper's own shade, estimated on a thumbnail of about 32 px with a window a third
@@ -261,11 +262,13 @@ def _box(mask, zoom) -> tuple:
 
 
 def _analyse(source, options: Options):
+    """(grey, grey evened, ink map, ink mask, zoom from work pixels to the input's) of an image."""
     img = open_image(source)
     gray = to_gray(img)
-    ink = ink_map(evened(gray, options), options)
+    even = evened(gray, options)
+    ink = ink_map(even, options)
     zoom = (img.size[1] / gray.shape[0], img.size[0] / gray.shape[1])
-    return ink, ink_mask(ink, options), zoom
+    return gray, even, ink, ink_mask(ink, options), zoom
 
 
 BLANK = np.zeros((FIELD, FIELD), np.uint8)
@@ -281,7 +284,7 @@ def prepare_all(sources, options: Options = DEFAULT_OPTIONS) -> tuple[np.ndarray
 
 def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:
     """One digit: all the ink in the image, in MNIST's form."""
-    ink, mask, zoom = _analyse(source, options)
+    _, _, ink, mask, zoom = _analyse(source, options)
     if not mask.any():
         return Prepared(BLANK, (0, 0, 0, 0), True)
     return Prepared(normalize_digit(ink, mask, options), _box(mask, zoom), False)
@@ -289,11 +292,7 @@ def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:
 
 def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.ndarray]]:
     """Each step of `prepare` as an 8-bit picture, for people: (name, array) in order."""
-    img = open_image(source)
-    gray = to_gray(img)
-    even = evened(gray, options)
-    ink = ink_map(even, options)
-    mask = ink_mask(ink, options)
+    gray, even, ink, mask, _ = _analyse(source, options)
     as8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
     steps = [("original", as8(gray))]
     if even is not gray:
@@ -309,5 +308,5 @@ def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.nd
 
 def prepare_many(source, options: Options = DEFAULT_OPTIONS) -> list[Prepared]:
     """Each digit of a number, left to right; [] when the image is blank."""
-    ink, mask, zoom = _analyse(source, options)
+    _, _, ink, mask, zoom = _analyse(source, options)
     return [Prepared(normalize_digit(ink, part, options), _box(part, zoom), False) for part in segment(mask)]
