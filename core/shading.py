@@ -10,6 +10,8 @@ then divided out; the smooth light that is left is the lighting step's to remove
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
@@ -21,6 +23,9 @@ MIN_STEP = 0.15  # the light changes by this much across the line, in log (14% d
 MIN_LIGHT = 0.06  # beyond the line the page, table or shadow is lit: a black canvas is not
 UNIFORM = 0.97  # share of the dark side's pixels (in the band) that follow their row's light:
 # a shadow or a table all but the digit's few; a row of digits cut by a false line, 86-96%
+STRONG = np.log(2)  # ... asked only of a change of light under this (half the light): a false line
+# through a row of digits darkens its rows' medians by a quarter at most (ink is a minority in a
+# row), while a dark table's noise and JPEG blocks keep 3-10% of its pixels off their row
 MIN_BEYOND = 0.005  # share of the image beyond the line: less is too little to measure
 PIECES = 8  # the line is measured in this many pieces along it: the light varies along it too
 AGREE = 0.75  # share of the pieces that must see the light drop across the line: a fat stroke
@@ -143,25 +148,38 @@ def _along(per_piece: np.ndarray, p0: np.ndarray, f: np.ndarray, rows=None) -> n
     return at(p0) * (1 - f) + at(np.minimum(p0 + 1, PIECES - 1)) * f
 
 
-def _is_light(lg, beyond_d, near, band, shape, rows, page, drop) -> bool:
-    """Whether what is darker beyond the line is light: `beyond_d` is the distance to the line,
-    positive on its dark side; `rows` the median of each pixel's row in the band (as `lg[near]`);
-    `page` and `drop` per piece."""
-    if np.median(drop) < MIN_STEP or np.mean(drop >= MIN_STEP / 2) < AGREE:
+@dataclass(frozen=True)
+class _Across:
+    """A candidate line, measured across: what `_is_light` judges."""
+    lg: np.ndarray  # log light of every pixel (flattened)
+    beyond: np.ndarray  # each pixel's distance to the line, positive on its dark side
+    near: np.ndarray  # the pixels in the measuring band
+    band: float  # the band's half width, px
+    side: int  # the image's longer side, px
+    rows: np.ndarray  # per pixel in the band: the median of its row parallel to the line
+    page: np.ndarray  # per piece: the page's light (log); NaN where a piece has no pixels there
+    drop: np.ndarray  # per piece seen on both sides: how much darker beyond the line (log)
+
+
+def _is_light(a: _Across) -> bool:
+    """Whether what is darker beyond the line is light (a table, a shadow), not ink."""
+    drop = np.median(a.drop)
+    if drop < MIN_STEP or np.mean(a.drop >= MIN_STEP / 2) < AGREE:
         return False  # too small a change, or in a few pieces only: a fat stroke's edge
-    beyond = beyond_d > 0
-    if beyond.mean() < MIN_BEYOND or np.exp(np.median(lg[beyond & near])) < MIN_LIGHT:
+    beyond = a.beyond > 0
+    if beyond.mean() < MIN_BEYOND or np.exp(np.median(a.lg[beyond & a.near])) < MIN_LIGHT:
         return False
-    past = beyond & ~near  # past the band: a table or a shadow goes on, a fat stroke has ended
+    past = beyond & ~a.near  # past the band: a table or a shadow goes on, a fat stroke has ended
     if past.mean() > 0.01:
-        if np.median(lg[past]) > np.median(page) - np.median(drop) / 2:
+        if np.median(a.lg[past]) > np.nanmedian(a.page) - drop / 2:
             return False
-    elif band > 0.12 * max(shape):
+    elif a.band > 0.12 * a.side:
         return False  # a soft change of light that is not seen going on: the lighting step's to remove
+    if drop >= STRONG:
+        return True  # most of each row beyond the line is dark: not a row of digits on paper
     # in the band, the dark side's pixels follow their row's median: light, not a row of digits
-    dark_side = beyond_d[near] > 0
-    dark_side &= np.isfinite(rows)
-    off = np.abs(lg[near][dark_side] - rows[dark_side])
+    dark_side = (a.beyond[a.near] > 0) & np.isfinite(a.rows)
+    off = np.abs(a.lg[a.near][dark_side] - a.rows[dark_side])
     return np.mean(off < max(FOLLOW, 4 * np.median(off))) >= UNIFORM  # (a dark table's noise is wider)
 
 
@@ -192,7 +210,8 @@ def divide(gray: np.ndarray, angle: float, offset: float, span: float):
         return None
     dark = 1 if np.median(steps[valid]) < 0 else -1  # the darker side: +1 where d > 0
     page, far = (levels[0], levels[1]) if dark > 0 else (levels[1], levels[0])
-    if not _is_light(lg, dark * d, near, band, (h, w), table[piece[near], dbin[near]], page, -dark * steps[valid]):
+    across = _Across(lg, dark * d, near, band, max(h, w), table[piece[near], dbin[near]], page, -dark * steps[valid])
+    if not _is_light(across):
         return None
     # The correction. In the band, each piece's own change of light, but away from the line no
     # more than the typical one (the median over the pieces, scaled to the piece's drop): a piece

@@ -71,6 +71,32 @@ def test_a_fat_stroke_across_the_whole_picture_is_ink_not_light(width):
     assert np.median(out[:, 200: 200 + width]) < 0.2
 
 
+def across(past_light: float, page_end: float = 0.0, dark: float = 0.6, off: float = 0.0) -> shading._Across:
+    """A line measured across: 300 pixels of page (light 1), 300 darker beyond the line in the band
+    (`dark`, a share `off` of them much darker than their row: ink, or a dark table's noise), 400
+    past the band with light `past_light`; the page's light per piece ends in `page_end` (NaN: that
+    piece had no page pixels, as where the line meets a corner)."""
+    beyond = np.r_[np.linspace(-20, -1, 300), np.linspace(1, 20, 300), np.linspace(21, 60, 400)]
+    lg = np.r_[np.zeros(300), np.full(300, np.log(dark)), np.full(400, np.log(past_light))]
+    near = np.abs(beyond) <= 20
+    rows = lg[near].copy()  # each row's median: what the off pixels are off from
+    lg[300: 300 + int(off * 300)] -= 1.0
+    return shading._Across(lg, beyond, near, 20.0, 200, rows, np.r_[np.zeros(7), page_end],
+                           np.full(7, -np.log(dark)))
+
+
+@pytest.mark.parametrize("page_end", [0.0, np.nan])
+def test_a_change_that_ends_past_the_band_is_a_stroke_even_where_a_piece_saw_no_page(page_end):
+    assert shading._is_light(across(0.6, page_end))  # the dark side goes on: a table, a shadow
+    assert not shading._is_light(across(1.0, page_end))  # as light as the page again: a stroke ended
+
+
+def test_pixels_off_their_row_refuse_a_mild_change_but_not_a_dark_table():
+    assert shading._is_light(across(0.8, dark=0.8))
+    assert not shading._is_light(across(0.8, dark=0.8, off=0.06))  # a false line through a row of digits
+    assert shading._is_light(across(0.3, dark=0.3, off=0.06))  # a dark table: noise and JPEG blocks
+
+
 def test_photos_with_the_table_and_a_shadow_prepare_as_the_clean_page(monkeypatch):
     def alike() -> int:  # of 10 pages, how many prepare as their clean page does
         def prepared(seed, **kw):
