@@ -141,6 +141,15 @@ def _medians(values: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _level(quarter: np.ndarray, rows: np.ndarray) -> float:
+    """The light on one side of the line in one piece: the median over the band's outer quarter
+    `quarter`, else over `rows` (all that side's rows past the change), NaN when neither was seen."""
+    for r in (quarter, rows):
+        if np.isfinite(r).any():
+            return float(np.nanmedian(r))
+    return np.nan
+
+
 def _along(per_piece: np.ndarray, p0: np.ndarray, f: np.ndarray, rows=None) -> np.ndarray:
     """Values per piece (and per row, when `rows` is given) at each pixel, interpolated between
     the pieces' centres."""
@@ -201,9 +210,12 @@ def divide(gray: np.ndarray, angle: float, offset: float, span: float):
     nb = int(2 * band) + 1
     # per piece and row of pixels parallel to the line: the median (a stroke is a minority in it)
     table = _medians(lg[near], piece[near] * nb + dbin[near], PIECES * nb).reshape(PIECES, nb)
-    quarter = max(1, nb // 4)  # the band's outer quarters: the light on either side
-    levels = np.array([[np.nanmedian(r) if np.isfinite(r).any() else np.nan for r in side]
-                       for side in (table[:, :quarter], table[:, nb - quarter:])])
+    quarter = max(1, nb // 4)  # the band's outer quarters: the light on either side ...
+    settled = max(0, int(band - 2 * span - 2))  # ... or, where a side's quarter is outside the
+    # image (a strip of table along the border), its rows past the change of light
+    levels = np.array([[_level(q, r) for q, r in zip(*sides)]
+                       for sides in ((table[:, :quarter], table[:, :settled + 1]),
+                                     (table[:, nb - quarter:], table[:, nb - 1 - settled:]))])
     steps = levels[1] - levels[0]  # per piece: the side where d > 0 minus the other, in log
     valid = np.isfinite(steps)
     if valid.sum() < PIECES // 2:

@@ -129,3 +129,16 @@ def test_odd_images_neither_fail_nor_warn(shape):
             warnings.simplefilter("error")
             out = shading.even_light(gray.astype(np.float32))
         assert out.shape == shape and np.isfinite(out).all() and 0 <= out.min() and out.max() <= 1
+
+
+@pytest.mark.parametrize("side", ["left", "bottom"])
+def test_a_strip_of_table_along_the_border_becomes_paper(side):
+    """The table seen in a strip narrower than the measuring band: its light is measured on the
+    strip's own rows past the change (preprocessing 5 had no light there and left it as ink)."""
+    gray = page()
+    strip = (slice(None), slice(0, 24)) if side == "left" else (slice(H - 24, None), slice(None))
+    beside = (slice(None), slice(30, 50)) if side == "left" else (slice(H - 50, H - 30), slice(None))
+    gray[strip] = 0.2
+    out = shading.even_light(gray)
+    assert abs(np.median(out[strip]) - np.median(out[beside])) < 0.05  # was 0.2 against ~0.8
+    assert ink_contrast(out) > 0.9 * ink_contrast(gray)
