@@ -25,9 +25,9 @@ PREPROCESS_VERSION = 6  # recorded in every bundle; bump when the pipeline's out
 # faint ink along a border, lines.page_edges) changed none of 1,000 of each of those four kinds.
 # 5 (straight edges of light divided out: the table beyond the page, a cast shadow; core.shading)
 # changed none of 500 brush drawings or styled digits, 1.0% of 500 non-digits and 1.4% of 500
-# calibration photos (a one-off comparison with it switched off, 2026-11-27). 6 (shading's past-band
-# rule no longer skipped where a piece saw no page; a change of light to under half passes its 97%
-# rule) changed none of 500 of each of those four kinds (against 5, 2026-12-03).
+# calibration photos (a one-off comparison with it switched off, 2026-11-27). 6 (more of those edges
+# divided out: a dark table, a strip of it, a soft shadow at the border) changed 1 of 500 non-digits
+# and none of 500 of each other kind (against 5, 2026-12-03).
 SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5, 6})
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
 SMALL = 64  # px: an image no wider is MNIST-sized already: no light to even out, no JPEG noise to smooth

@@ -163,8 +163,6 @@ class _Across:
     lg: np.ndarray  # log light of every pixel (flattened)
     beyond: np.ndarray  # each pixel's distance to the line, positive on its dark side
     near: np.ndarray  # the pixels in the measuring band
-    band: float  # the band's half width, px
-    side: int  # the image's longer side, px
     rows: np.ndarray  # per pixel in the band: the median of its row parallel to the line
     page: np.ndarray  # per piece: the page's light (log); NaN where a piece has no pixels there
     drop: np.ndarray  # per piece seen on both sides: how much darker beyond the line (log)
@@ -179,11 +177,8 @@ def _is_light(a: _Across) -> bool:
     if beyond.mean() < MIN_BEYOND or np.exp(np.median(a.lg[beyond & a.near])) < MIN_LIGHT:
         return False
     past = beyond & ~a.near  # past the band: a table or a shadow goes on, a fat stroke has ended
-    if past.mean() > 0.01:
-        if np.median(a.lg[past]) > np.nanmedian(a.page) - drop / 2:
-            return False
-    elif a.band > 0.12 * a.side:
-        return False  # a soft change of light that is not seen going on: the lighting step's to remove
+    if past.mean() > 0.01 and np.median(a.lg[past]) > np.nanmedian(a.page) - drop / 2:
+        return False
     if drop >= STRONG:
         return True  # most of each row beyond the line is dark: not a row of digits on paper
     # in the band, the dark side's pixels follow their row's median: light, not a row of digits
@@ -222,7 +217,7 @@ def divide(gray: np.ndarray, angle: float, offset: float, span: float):
         return None
     dark = 1 if np.median(steps[valid]) < 0 else -1  # the darker side: +1 where d > 0
     page, far = (levels[0], levels[1]) if dark > 0 else (levels[1], levels[0])
-    across = _Across(lg, dark * d, near, band, max(h, w), table[piece[near], dbin[near]], page, -dark * steps[valid])
+    across = _Across(lg, dark * d, near, table[piece[near], dbin[near]], page, -dark * steps[valid])
     if not _is_light(across):
         return None
     # The correction. In the band, each piece's own change of light, but away from the line no
