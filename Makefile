@@ -30,7 +30,8 @@ run: $(STAMP)
 # digits in the seen styles instead of 20,000, one with both, and two (seeds 0 and 1) with both and
 # 60,000 non-digits instead of 36,000; the last 5,000 training images stay out, so its calibration
 # (and the gate's) is held out. The shipped bundle reads each image shrunk to 26 px in its 28x28
-# frame (chosen on the validation digits, README "Training"). About 3 h 50 min on the 2-core machine.
+# frame (chosen on the validation digits, README "Training"). About 4 h 15 min on the 2-core machine
+# (an estimate from its steps, README "Training").
 # baseline and improved are the original recipe's two networks, as it trained them.
 pretrained: $(STAMP)
 	$(BIN)/python -m core train linear --seed 0 --out artifacts/baseline
