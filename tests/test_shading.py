@@ -146,7 +146,7 @@ def test_a_strip_of_table_along_the_border_becomes_paper(side):
 
 def test_a_soft_shadow_reaching_the_border_is_divided_out():
     """A soft shadow's edge near the border: nothing of it is seen past the measuring band
-    (preprocessing 6 left it to the lighting step, which kept a wedge of it as ink)."""
+    (preprocessing 5 left it to the lighting step, which kept a wedge of it as ink)."""
     xx = np.mgrid[0:H, 0:W][1]
     gray = page() * (1 - 0.5 / (1 + np.exp(-(xx - 420) / 12)))  # half the light past x = 420
     light = shading.even_light(gray) / page(ring=False)  # the page's own gradient is not the step's
