@@ -1,7 +1,9 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from core import preprocess, shading, styles
 from tests.test_styles import a_digit
@@ -152,3 +154,14 @@ def test_a_soft_shadow_reaching_the_border_is_divided_out():
     light = shading.even_light(gray) / page(ring=False)  # the page's own gradient is not the step's
     assert abs(np.median(light[:, 465:]) - np.median(light[:, 300:340])) < 0.1  # 0.5 undivided
     assert ink_contrast(shading.even_light(gray)) > 0.5
+
+
+def test_a_line_whose_change_vanishes_once_fitted_is_left_alone():
+    """A number photographed on paper (tests/data/shading, from synth.number) whose fifth line
+    candidate changes the light in the raw pieces but not once fitted along the line: it divided
+    by zero before."""
+    gray = np.asarray(Image.open(Path(__file__).parent / "data" / "shading" / "flat_drop.png"), np.float32) / 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = [shading.divide(gray, *c) for c in shading.find_edges(gray, most=5)]
+    assert len(out) == 5 and out[-1] is None
