@@ -225,10 +225,11 @@ def divide(gray: np.ndarray, angle: float, offset: float, span: float):
     # darker than the rest there holds ink. Beyond the band, the piece's drop. The page's light
     # and the drop along the line are straight lines, as light is there.
     page, drop = _line_fit(page), np.minimum(_line_fit(far - page), 0)
-    if not np.median(drop) < 0:
+    middle = np.median(drop)
+    if not middle < 0:
         return None  # fitted along the line (a digit's pieces left out), no change is left
     own = np.minimum(table - page[:, None], 0)
-    rel = own / np.median(drop)
+    rel = own / middle
     seen = np.isfinite(rel).any(axis=0)
     shape = np.zeros(nb)
     shape[seen] = np.nanmedian(rel[:, seen], axis=0)
