@@ -28,7 +28,9 @@ from core.data import load_mnist
 from core.recognizer import Recognizer
 
 VARIANTS = {"clean page": dict(edge=False, shadow=False), "table beyond the edge": dict(edge=True, shadow=False),
-            "cast shadow": dict(edge=False, shadow=True), "both": dict(edge=True, shadow=True)}
+            "cast shadow": dict(edge=False, shadow=True), "both": dict(edge=True, shadow=True),
+            "light table": dict(edge=True, shadow=False, light=True),
+            "light table and shadow": dict(edge=True, shadow=True, light=True)}
 
 
 def main() -> None:

@@ -42,6 +42,21 @@ def test_page_photo_darkens_part_of_the_same_page():
     assert not p.blank and (p.image > 128).sum() >= 15
 
 
+def test_page_photo_on_a_light_desk_shows_a_table_lighter_than_the_page():
+    """With `light`, the table is a white desk: over the same page and place as the dark table,
+    lighter than the dark one everywhere it shows, and lighter than the paper somewhere."""
+    digit = a_digit()
+    pages = [[np.asarray(styles.page_photo(edge=True, shadow=False, light=light)(digit, 7, np.random.default_rng(s))
+                         .convert("L"), float) for light in (False, True)] for s in range(6)]
+    clean = [np.asarray(styles.page_photo(edge=False, shadow=False)(digit, 7, np.random.default_rng(s)).convert("L"), float)
+             for s in range(6)]
+    shown = [(dark, light, paper, dark < paper - 40) for (dark, light), paper in zip(pages, clean)]
+    shown = [s for s in shown if s[3].mean() > 0.01]  # where the table shows in the picture
+    assert len(shown) >= 3
+    assert all(np.median(light[t]) > np.median(dark[t]) + 60 for dark, light, _, t in shown)
+    assert any(np.median(light[t]) > np.median(paper) for _, light, paper, t in shown)
+
+
 def test_styles_differ_from_each_other_and_by_seed():
     digit = a_digit()
     one = np.asarray(styles.digit_image("pixel8", digit, 7, np.random.default_rng(0)).convert("L"))
