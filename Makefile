@@ -32,18 +32,27 @@ run: $(STAMP)
 # (and the gate's) is held out. The shipped bundle reads each image shrunk to 26 px in its 28x28
 # frame (chosen on the validation digits, README "Training"). About 4 h 15 min on the 2-core machine
 # (an estimate from its steps, README "Training").
+# It picks up where it stopped: each network is a file target (its bundle is written atomically,
+# so one in bundles/ is whole), trained only when missing. `rm -rf bundles` to train them afresh.
 # baseline and improved are the original recipe's two networks, as it trained them.
-pretrained: $(STAMP)
+NETWORKS := cnn-lh cnn-st cnn-lh-st cnn-lh-st-nd60 cnn-lh-st-nd60-s1
+pretrained: $(STAMP) $(NETWORKS:%=bundles/%/meta.json)
 	$(BIN)/python -m core train linear --seed 0 --out artifacts/baseline
 	$(BIN)/python -m core train mlp --seed 0 --out artifacts/improved
-	$(BIN)/python -m core train cnn --seed 0 --traced-letters --nondigits 36000 --out bundles/cnn-lh
-	$(BIN)/python -m core train cnn --seed 0 --styled 50000 --out bundles/cnn-st
-	$(BIN)/python -m core train cnn --seed 0 --traced-letters --nondigits 36000 --styled 50000 --out bundles/cnn-lh-st
-	$(BIN)/python -m core train cnn --seed 0 --traced-letters --nondigits 60000 --styled 50000 --out bundles/cnn-lh-st-nd60
-	$(BIN)/python -m core train cnn --seed 1 --traced-letters --nondigits 60000 --styled 50000 --out bundles/cnn-lh-st-nd60-s1
-	$(BIN)/python -m core ensemble artifacts/cnn bundles/cnn-lh bundles/cnn-st bundles/cnn-lh-st bundles/cnn-lh-st-nd60 bundles/cnn-lh-st-nd60-s1 --read-at 26
+	$(BIN)/python -m core ensemble artifacts/cnn $(NETWORKS:%=bundles/%) --read-at 26
 	$(BIN)/python -m core calibrate artifacts/cnn --gate
 	$(BIN)/python -m core evaluate artifacts/cnn --report reports/cnn
+
+bundles/cnn-lh/meta.json: | $(STAMP)
+	$(BIN)/python -m core train cnn --seed 0 --traced-letters --nondigits 36000 --out $(@D)
+bundles/cnn-st/meta.json: | $(STAMP)
+	$(BIN)/python -m core train cnn --seed 0 --styled 50000 --out $(@D)
+bundles/cnn-lh-st/meta.json: | $(STAMP)
+	$(BIN)/python -m core train cnn --seed 0 --traced-letters --nondigits 36000 --styled 50000 --out $(@D)
+bundles/cnn-lh-st-nd60/meta.json: | $(STAMP)
+	$(BIN)/python -m core train cnn --seed 0 --traced-letters --nondigits 60000 --styled 50000 --out $(@D)
+bundles/cnn-lh-st-nd60-s1/meta.json: | $(STAMP)
+	$(BIN)/python -m core train cnn --seed 1 --traced-letters --nondigits 60000 --styled 50000 --out $(@D)
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest

@@ -164,7 +164,9 @@ def squared(digit, label, rng):
 def page_photo(edge: bool = True, shadow: bool = True, light: bool = False):
     """A phone photo of the page taken too close or in poor light: the table shows beyond one edge
     of the page, and/or a soft cast shadow (a hand, the phone) crosses the page near the digit.
-    The table is dark or mid grey, or with `light` a white desk, often lighter than the page.
+    The table is dark or mid grey, drawn over the shadow (as since version 4 of preprocessing: a dark
+    surface shows little of it), or with `light` a white desk, often lighter than the page, on which
+    the shadow falls too.
     Not in the suite, in no training or calibration: made without the held-out `phone` and
     `squared` code, it is what preprocessing's edges-of-light step (`core.shading`) was designed
     on (benchmarks/page_photos.py; tests/test_shading.py)."""
@@ -181,15 +183,20 @@ def page_photo(edge: bool = True, shadow: bool = True, light: bool = False):
             a = rng.uniform(0, 2 * np.pi)
             return (np.cos(a) * (xx - cx) + np.sin(a) * (yy - cy)) - gap
 
+        shade = 1.0
         if shadow:
             d = beyond(rng.uniform(0.4, 1.2) * side / 2)
             soft = rng.uniform(3, 25)
             depth = rng.uniform(0.25, 0.55)  # the shadow keeps 45-75% of the light
-            img *= (1 - depth / (1 + np.exp(-d / soft)))[..., None]
+            shade = (1 - depth / (1 + np.exp(-d / soft)))[..., None]
+        if not light:
+            img = img * shade  # a dark table is drawn over the shadow
         if edge:
             table = rng.uniform(*((170, 255) if light else (30, 150))) + rng.uniform(-15, 15, 3)
             past = beyond(rng.uniform(1.1, 2.0) * side / 2) > 0  # beyond the ink: the digit stays whole
             img[past] = table + rng.normal(0, 6, (int(past.sum()), 3))
+        if light:
+            img = img * shade  # the shadow falls on the white desk too
         return synth.jpeg(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)), int(rng.integers(40, 85)))
     return make
 
