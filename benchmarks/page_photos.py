@@ -30,7 +30,8 @@ from core.recognizer import Recognizer
 VARIANTS = {"clean page": dict(edge=False, shadow=False), "table beyond the edge": dict(edge=True, shadow=False),
             "cast shadow": dict(edge=False, shadow=True), "both": dict(edge=True, shadow=True),
             "light table": dict(edge=True, shadow=False, light=True),
-            "light table and shadow": dict(edge=True, shadow=True, light=True)}
+            "light table and shadow": dict(edge=True, shadow=True, light=True),
+            "graph paper": dict(edge=False, shadow=False, grid=True)}
 
 
 def main() -> None:

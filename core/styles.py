@@ -161,12 +161,12 @@ def squared(digit, label, rng):
     return synth.jpeg(img, int(rng.integers(60, 92)))
 
 
-def page_photo(edge: bool = True, shadow: bool = True, light: bool = False):
+def page_photo(edge: bool = True, shadow: bool = True, light: bool = False, grid: bool = False):
     """A phone photo of the page taken too close or in poor light: the table shows beyond one edge
     of the page, and/or a soft cast shadow (a hand, the phone) crosses the page near the digit.
     The table is dark or mid grey, drawn over the shadow (as since version 4 of preprocessing: a dark
     surface shows little of it), or with `light` a white desk, often lighter than the page, on which
-    the shadow falls too.
+    the shadow falls too. With `grid` the page is graph paper: a printed grid under the ink.
     Not in the suite, in no training or calibration: made without the held-out `phone` and
     `squared` code, it is what preprocessing's edges-of-light step (`core.shading`) was designed
     on (benchmarks/page_photos.py; tests/test_shading.py)."""
@@ -197,8 +197,24 @@ def page_photo(edge: bool = True, shadow: bool = True, light: bool = False):
             img[past] = table + rng.normal(0, 6, (int(past.sum()), 3))
         if light:
             img = img * shade  # the shadow falls on the white desk too
+        if grid:  # drawn last, on the page only: every variant draws the same pages, digits and places
+            lines = _grid(h, w, rng) & ~past if edge else _grid(h, w, rng)
+            colour = np.array([[0.75, 0.85, 1.0], [0.8, 0.8, 0.8], [0.7, 0.9, 0.9], [1.0, 0.8, 0.8]][rng.integers(4)])
+            dim = 1 - (1 - colour * rng.uniform(0.85, 1.0)) * (1 - ink[..., None])  # the ink covers the line
+            img = np.where(lines[..., None], img * dim, img)
         return synth.jpeg(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)), int(rng.integers(40, 85)))
     return make
+
+
+def _grid(h: int, w: int, rng) -> np.ndarray:
+    """The lines of graph paper as a photo shows them: every 4-7% of the picture, 1-3 px wide."""
+    gap, width = max(4, int(rng.uniform(0.04, 0.07) * max(w, h))), int(rng.integers(1, 4))
+    oy, ox = int(rng.integers(0, gap)), int(rng.integers(0, gap))
+    lines = np.zeros((h, w), bool)
+    for k in range(width):
+        lines[oy + k::gap, :] = True
+        lines[:, ox + k::gap] = True
+    return lines
 
 
 def slanted(digit, label, rng):
