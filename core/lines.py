@@ -4,6 +4,8 @@ A ruled line is straight, thin and runs across most of the picture; a stroke of 
 these at once (a 7's bar, cropped tight, runs across but is as thick as the pen). Where a stroke
 crosses a line, the stroke keeps its pixels. In a photo, the page's edge (the table past it, or
 its shadow) can be left as ink along a border: faint beside the pen's ink, it is dropped too.
+Before the ink is thresholded, faint printed lines (graph paper in a photo, whose lines the
+lighting leaves uneven and the threshold keeps only here and there) are taken off the ink map.
 """
 from __future__ import annotations
 
@@ -37,6 +39,59 @@ def without_ruling(low: np.ndarray) -> np.ndarray:
             near[tuple(ahead)] |= rest[tuple(behind)]
         out = rest | (near & lines)
     return out
+
+
+GRID_FAINT = 0.5  # a printed line is fainter than this share of the ink's peak: a pen's stroke is not
+GRID_LINES = 4  # ... and comes with others at one spacing: at least this many across the picture
+
+
+def without_printed_lines(ink: np.ndarray) -> np.ndarray:
+    """`ink` less the faint lines printed across the whole page (graph or ruled paper, in a photo
+    as well as a scan): rows (or columns) whose median stands above the paper's around them, in
+    bands no thicker than a printed line, evenly spaced, have the line's own strength along them (a
+    running median) taken off. A digit is a minority of any such stretch, so where a line crosses
+    it the digit loses only the line's faint share. Left alone: rows a stroke keeps as strong as
+    ink, and those beside them (a bar cropped tight, and its blurred rim), and a lone band (the
+    page's edge, a table's shadow). `without_ruling` still takes off, from the mask, lines strong
+    enough to pass for ink."""
+    peak = float(ink.max(initial=0))
+    if peak <= 0:
+        return ink
+    thick = 2 * max(2, round(RULE_WIDTH * max(ink.shape))) + 1  # a printed line, blurred
+    out = ink
+    for axis in (1, 0):  # rows, then columns
+        med = np.median(out, axis=axis)
+        base = ndi.median_filter(med, size=max(15, med.size // 10) | 1, mode="reflect")  # the paper's
+        strong = ndi.binary_dilation(med >= GRID_FAINT * peak, iterations=thick)  # a stroke, and its blurred rim
+        raised = (med - base > 0.02) & ~strong
+        labels, n = ndi.label(raised)
+        if n == 0:
+            continue
+        sizes = np.bincount(labels, minlength=n + 1)
+        thin_band = sizes <= thick
+        thin_band[0] = False
+        if not _evenly_spaced(ndi.center_of_mass(raised, labels, np.flatnonzero(thin_band))):
+            continue  # printed lines come as a family, evenly spaced; a table's edge, a stroke do not
+        rows = np.flatnonzero(thin_band[labels])
+        m = out if axis == 1 else out.T
+        # the line's own strength along it (lighting leaves it uneven): a running median, a digit
+        # being a minority of any stretch an eighth of the picture long
+        win = max(9, m.shape[1] // 8) | 1
+        line = ndi.median_filter(m[rows], size=(1, win), mode="nearest")
+        m = m.copy()
+        m[rows] = np.clip(m[rows] - line, 0, None)
+        out = m if axis == 1 else m.T
+    return out
+
+
+def _evenly_spaced(centres) -> bool:
+    """Whether at least GRID_LINES of these line centres follow each other at one spacing (within
+    15%, or 2 px)."""
+    gaps = np.diff(np.sort(np.ravel(centres)))
+    if gaps.size < GRID_LINES - 1:
+        return False
+    step = np.median(gaps)
+    return np.count_nonzero(np.abs(gaps - step) <= max(2, 0.15 * step)) >= GRID_LINES - 1
 
 
 def thin(lines: np.ndarray, thick: int, axis: int) -> np.ndarray:
