@@ -1,12 +1,13 @@
-"""Digits photographed with the table beyond the page's edge and/or a cast shadow
-(`core.styles.page_photo`, not in the suite): how the shipped CNN reads them, and how often
-preprocessing keeps the shadow or the table as ink.
+"""Digits photographed with the table beyond the page's edge and/or a cast shadow, on a white
+desk, or on graph paper (`core.styles.page_photo`, not in the suite): how the shipped CNN reads
+them, and how often preprocessing keeps the shadow, the table or the grid as ink.
 
     python benchmarks/page_photos.py [--n 500] [--bundle artifacts/cnn]
 
 Made as a diagnosis for the held-out `phone` and `squared` refusals (README, "What the refused
 held-out digits are"); since preprocessing 5, the benchmark its edges-of-light step
-(`core.shading`) was designed on. The images are made from MNIST test digits. Each variant draws the same pages,
+(`core.shading`) was designed on, and since preprocessing 7 (its graph-paper variant) the
+printed-lines step's (`core.lines.without_printed_lines`). The images are made from MNIST test digits. Each variant draws the same pages,
 digits and places as "clean page" (the shadow and the table are drawn last), so "changed" counts
 the prepared 28x28 images that are no longer the clean page's (correlation below 0.8): the network
 was shown something else than the digit.

@@ -144,8 +144,8 @@ def otsu(values: np.ndarray) -> float:
 
 
 def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
-    """The ink pixels: above a contrast-relative threshold; specks, ruled lines and the page's edge
-    dropped. Empty when blank."""
+    """The ink pixels: above a contrast-relative threshold (faint printed lines taken off the ink
+    first); specks, ruled lines and the page's edge dropped. Empty when blank."""
     if options.paper:
         ink = without_printed_lines(ink)
     peak = float(ink.max(initial=0))  # ink_map has smoothed single-pixel noise away
@@ -303,8 +303,11 @@ def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.nd
     steps = [("original", as8(gray))]
     if even is not gray:
         steps.append(("edges of light divided out: the table beyond the page, a shadow", as8(even)))
-    steps += [("ink side: ink bright, paper dark", as8(ink_side(even, options))),
-              ("lighting evened out", as8(ink)), ("threshold: the ink pixels", as8(mask))]
+    steps += [("ink side: ink bright, paper dark", as8(ink_side(even, options))), ("lighting evened out", as8(ink))]
+    unlined = without_printed_lines(ink) if options.paper else ink
+    if unlined is not ink:
+        steps.append(("printed lines taken off: graph or ruled paper", as8(unlined)))
+    steps.append(("threshold: the ink pixels", as8(mask)))
     if mask.any():
         ys, xs = np.nonzero(mask)
         steps.append(("cropped to the ink", as8(ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1])))

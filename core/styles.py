@@ -164,9 +164,10 @@ def squared(digit, label, rng):
 def page_photo(edge: bool = True, shadow: bool = True, light: bool = False, grid: bool = False):
     """A phone photo of the page taken too close or in poor light: the table shows beyond one edge
     of the page, and/or a soft cast shadow (a hand, the phone) crosses the page near the digit.
-    The table is dark or mid grey, drawn over the shadow (as since version 4 of preprocessing: a dark
-    surface shows little of it), or with `light` a white desk, often lighter than the page, on which
-    the shadow falls too. With `grid` the page is graph paper: a printed grid under the ink.
+    The table is dark or mid grey, drawn over the shadow (as in the variants preprocessing 4-6 was
+    designed on; a dark surface shows little of it), or with `light` a white desk, often lighter
+    than the page, on which the shadow falls too. With `grid` the page is graph paper: a printed
+    grid under the ink.
     Not in the suite, in no training or calibration: made without the held-out `phone` and
     `squared` code, it is what preprocessing's edges-of-light step (`core.shading`) was designed
     on (benchmarks/page_photos.py; tests/test_shading.py)."""

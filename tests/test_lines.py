@@ -121,3 +121,12 @@ def test_photos_on_graph_paper_prepare_as_the_clean_page(monkeypatch):
     assert alike() >= 9
     monkeypatch.setattr(P, "without_printed_lines", lambda ink: ink)
     assert alike() <= 7  # 7 when this was written (10 with it): the test can fail
+
+
+def test_explain_shows_the_printed_lines_taken_off():
+    image = styles.page_photo(edge=False, shadow=False, grid=True)(a_digit(), 7, np.random.default_rng(0))
+    names = [name for name, _ in P.explain(image)]
+    assert "printed lines taken off: graph or ruled paper" in names
+    np.testing.assert_array_equal(P.explain(image)[-1][1], P.prepare(image).image)
+    plain = styles.page_photo(edge=False, shadow=False)(a_digit(), 7, np.random.default_rng(0))
+    assert len(P.explain(plain)) == len(names) - 1  # no lines: no such step
