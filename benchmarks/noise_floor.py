@@ -25,7 +25,7 @@ from core import data, nondigits, preprocess, styles, synth  # noqa: E402
 
 
 def snr(image) -> float:
-    ink, mask, _ = preprocess._analyse(image, preprocess.DEFAULT_OPTIONS)
+    _, _, ink, _, mask, _ = preprocess._analyse(image, preprocess.DEFAULT_OPTIONS)
     if not mask.any():
         return np.inf  # blank already
     paper = ~ndi.binary_dilation(mask, iterations=2)

@@ -144,10 +144,9 @@ def otsu(values: np.ndarray) -> float:
 
 
 def ink_mask(ink: np.ndarray, options: Options = DEFAULT_OPTIONS) -> np.ndarray:
-    """The ink pixels: above a contrast-relative threshold (faint printed lines taken off the ink
-    first); specks, ruled lines and the page's edge dropped. Empty when blank."""
-    if options.paper:
-        ink = without_printed_lines(ink)
+    """The ink pixels of `ink` (an ink map, faint printed lines already taken off: `_analyse`):
+    above a contrast-relative threshold; specks, ruled lines and the page's edge dropped. Empty
+    when blank."""
     peak = float(ink.max(initial=0))  # ink_map has smoothed single-pixel noise away
     if peak < MIN_CONTRAST:
         return np.zeros(ink.shape, bool)
@@ -268,13 +267,15 @@ def _box(mask, zoom) -> tuple:
 
 
 def _analyse(source, options: Options):
-    """(grey, grey evened, ink map, ink mask, zoom from work pixels to the input's) of an image."""
+    """(grey, grey evened, ink map, ink map without printed lines (the very same array when it
+    had none), ink mask, zoom from work pixels to the input's) of an image."""
     img = open_image(source)
     gray = to_gray(img)
     even = evened(gray, options)
     ink = ink_map(even, options)
+    unlined = without_printed_lines(ink) if options.paper else ink
     zoom = (img.size[1] / gray.shape[0], img.size[0] / gray.shape[1])
-    return gray, even, ink, ink_mask(ink, options), zoom
+    return gray, even, ink, unlined, ink_mask(unlined, options), zoom
 
 
 BLANK = np.zeros((FIELD, FIELD), np.uint8)
@@ -290,7 +291,7 @@ def prepare_all(sources, options: Options = DEFAULT_OPTIONS) -> tuple[np.ndarray
 
 def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:
     """One digit: all the ink in the image, in MNIST's form."""
-    _, _, ink, mask, zoom = _analyse(source, options)
+    _, _, ink, _, mask, zoom = _analyse(source, options)
     if not mask.any():
         return Prepared(BLANK, (0, 0, 0, 0), True)
     return Prepared(normalize_digit(ink, mask, options), _box(mask, zoom), False)
@@ -298,13 +299,12 @@ def prepare(source, options: Options = DEFAULT_OPTIONS) -> Prepared:
 
 def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.ndarray]]:
     """Each step of `prepare` as an 8-bit picture, for people: (name, array) in order."""
-    gray, even, ink, mask, _ = _analyse(source, options)
+    gray, even, ink, unlined, mask, _ = _analyse(source, options)
     as8 = lambda a: np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)  # noqa: E731
     steps = [("original", as8(gray))]
     if even is not gray:
         steps.append(("edges of light divided out: the table beyond the page, a shadow", as8(even)))
     steps += [("ink side: ink bright, paper dark", as8(ink_side(even, options))), ("lighting evened out", as8(ink))]
-    unlined = without_printed_lines(ink) if options.paper else ink
     if unlined is not ink:
         steps.append(("printed lines taken off: graph or ruled paper", as8(unlined)))
     steps.append(("threshold: the ink pixels", as8(mask)))
@@ -317,5 +317,5 @@ def explain(source, options: Options = DEFAULT_OPTIONS) -> list[tuple[str, np.nd
 
 def prepare_many(source, options: Options = DEFAULT_OPTIONS) -> list[Prepared]:
     """Each digit of a number, left to right; [] when the image is blank."""
-    _, _, ink, mask, zoom = _analyse(source, options)
+    _, _, ink, _, mask, zoom = _analyse(source, options)
     return [Prepared(normalize_digit(ink, part, options), _box(part, zoom), False) for part in segment(mask)]

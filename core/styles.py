@@ -199,7 +199,9 @@ def page_photo(edge: bool = True, shadow: bool = True, light: bool = False, grid
         if light:
             img = img * shade  # the shadow falls on the white desk too
         if grid:  # drawn last, on the page only: every variant draws the same pages, digits and places
-            lines = _grid(h, w, rng) & ~past if edge else _grid(h, w, rng)
+            lines = _grid(h, w, rng)
+            if edge:
+                lines &= ~past
             colour = np.array([[0.75, 0.85, 1.0], [0.8, 0.8, 0.8], [0.7, 0.9, 0.9], [1.0, 0.8, 0.8]][rng.integers(4)])
             dim = 1 - (1 - colour * rng.uniform(0.85, 1.0)) * (1 - ink[..., None])  # the ink covers the line
             img = np.where(lines[..., None], img * dim, img)
