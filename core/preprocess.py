@@ -17,7 +17,7 @@ from .lines import page_edges, without_printed_lines, without_ruling
 from .segment import segment
 from .shading import even_light
 
-PREPROCESS_VERSION = 7  # recorded in every bundle; bump when the pipeline's output changes
+PREPROCESS_VERSION = 8  # recorded in every bundle; bump when the pipeline's output changes
 # Versions that prepare the images a network trains on alike, so a model trained under one needs
 # no retraining for the other. 3 (ruled lines, the page's edge) changed none of 1,000 of core.train's
 # brush drawings, 1 of its styled digits, 1.2% of its non-digits, and 5.8% of the gate's photos by
@@ -29,8 +29,10 @@ PREPROCESS_VERSION = 7  # recorded in every bundle; bump when the pipeline's out
 # divided out: a dark table, a strip of it, a soft shadow at the border) changed 1 of 500 non-digits
 # and none of 500 of each other kind (against 5, 2026-12-03). 7 (faint printed lines taken off the
 # ink: graph and ruled paper, lines.without_printed_lines) changed none of 500 of each of those
-# four kinds (against 6, 2026-12-03).
-SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5, 6, 7})
+# four kinds (against 6, 2026-12-03). 8 (a band of page shaded darker towards a lighter table judged
+# against the page beside it, _under_big_ink) changed none of 500 brush drawings, styled digits or
+# non-digits, and 2 of 500 calibration photos (against 7, 2026-12-04).
+SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5, 6, 7, 8})
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
 SMALL = 64  # px: an image no wider is MNIST-sized already: no light to even out, no JPEG noise to smooth
 MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
@@ -107,9 +109,10 @@ def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray | N
     outline: inside each inked region (holes filled) the paper is taken as the smooth
     interpolation of the paper pixels around it, when that is lower. And where the page ends in a
     photo, the lighter table beside it pulls the estimate down and leaves a band of shaded paper
-    as "ink": an inked region that reaches the image's border, stands no higher than the page and
-    covers less than half the picture takes `opened` (the estimate spread back, when given), which
-    follows the page up to its edge.
+    as "ink": an inked region that reaches the image's border, stands no higher than the page (its
+    median, or the page's light beside the region: a page shaded darker towards a lighter table)
+    and covers less than half the picture takes `opened` (the estimate spread back, when given),
+    which follows the page up to its edge.
     """
     inked = ndi.binary_fill_holes(ndi.binary_dilation(thumb - eroded > MIN_CONTRAST))
     paper = (~inked).astype(np.float32)
@@ -121,12 +124,20 @@ def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray | N
     background = np.where(inked, np.minimum(eroded, around), eroded)
     if opened is not None:
         labels, n = ndi.label(inked)
-        level = np.asarray(ndi.median(thumb, labels, np.arange(1, n + 1)))
+        regions = np.arange(1, n + 1)
+        level = np.asarray(ndi.median(thumb, labels, regions))
+        # the paper just around each region (its lighter side is the table's): a band of shaded page
+        # stands no higher than the page beside it, a fat stroke on a dark canvas far higher; what
+        # is nearer the ink's strength than the paper's beside a region (a blob's inside) is not paper
+        ring = ndi.grey_dilation(labels, size=5) * ~inked
+        beside = np.asarray(ndi.labeled_comprehension(thumb, ring, regions, lambda v: np.percentile(v, 90), float, -1.0))
+        paper_level = np.median(thumb[~inked])
+        page = np.where(beside < (paper_level + thumb.max()) / 2, np.maximum(paper_level, beside), paper_level)
         border = np.zeros(n + 1, bool)
         border[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
         # (a region over half the picture: the polarity itself is in doubt, leave it)
         small = np.bincount(labels.ravel(), minlength=n + 1)[1:] < 0.5 * labels.size
-        shade = np.concatenate([[False], (level <= np.median(thumb[~inked]) + MIN_CONTRAST) & small]) & border
+        shade = np.concatenate([[False], (level <= page + MIN_CONTRAST) & small]) & border
         background = np.where(shade[labels], opened, background)
     return background.astype(np.float32)
 
