@@ -129,7 +129,7 @@ def _under_big_ink(thumb: np.ndarray, eroded: np.ndarray, opened: np.ndarray | N
         # the paper just around each region (its lighter side is the table's): a band of shaded page
         # stands no higher than the page beside it, a fat stroke on a dark canvas far higher; what
         # is nearer the ink's strength than the paper's beside a region (a blob's inside) is not paper
-        ring = ndi.grey_dilation(labels, size=5) * ~inked
+        ring = ndi.grey_dilation(labels, size=5) * ~inked  # (between two regions: the higher label's)
         beside = np.asarray(ndi.labeled_comprehension(thumb, ring, regions, lambda v: np.percentile(v, 90), float, -1.0))
         paper_level = np.median(thumb[~inked])
         page = np.where(beside < (paper_level + thumb.max()) / 2, np.maximum(paper_level, beside), paper_level)
