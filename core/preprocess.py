@@ -17,7 +17,7 @@ from .lines import page_edges, without_printed_lines, without_ruling
 from .segment import segment
 from .shading import even_light
 
-PREPROCESS_VERSION = 8  # recorded in every bundle; bump when the pipeline's output changes
+PREPROCESS_VERSION = 9  # recorded in every bundle; bump when the pipeline's output changes
 # Versions that prepare the images a network trains on alike, so a model trained under one needs
 # no retraining for the other. 3 (ruled lines, the page's edge) changed none of 1,000 of core.train's
 # brush drawings, 1 of its styled digits, 1.2% of its non-digits, and 5.8% of the gate's photos by
@@ -31,12 +31,15 @@ PREPROCESS_VERSION = 8  # recorded in every bundle; bump when the pipeline's out
 # ink: graph and ruled paper, lines.without_printed_lines) changed none of 500 of each of those
 # four kinds (against 6, 2026-12-03). 8 (a band of page shaded darker towards a lighter table judged
 # against the page beside it, _under_big_ink) changed none of 500 brush drawings, styled digits or
-# non-digits, and 2 of 500 calibration photos (against 7, 2026-12-04).
-SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5, 6, 7, 8})
+# non-digits, and 2 of 500 calibration photos (against 7, 2026-12-04). 9 (a stroke is thinned only
+# if fat at half its darkness too, normalize_digit) changed none of 500 of each of those four kinds
+# (against 8, 2026-12-04).
+SAME_TRAINING_IMAGES = frozenset({2, 3, 4, 5, 6, 7, 8, 9})
 BOX, FIELD = 20, 28  # MNIST's digit box and image size
 SMALL = 64  # px: an image no wider is MNIST-sized already: no light to even out, no JPEG noise to smooth
 MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
 STROKE = (1.2, 6.5, 2.7)  # stroke width in the 20x20 box: left alone within (MNIST: 2.0-4.9 for 98%), else set to 2.7
+CORE = 0.8  # a sharp stroke's half-darkness core is >= 0.88 of its width (bold styles), a blurred one's <= 0.76
 
 
 @dataclass(frozen=True)
@@ -242,7 +245,10 @@ def normalize_digit(ink: np.ndarray, mask: np.ndarray, options: Options = DEFAUL
     h, w = crop.shape
     scale = BOX / max(h, w)
     width = stroke_width(mask[y0:y1, x0:x1]) * scale
-    if options.stroke and not STROKE[0] <= width <= STROKE[1]:
+    # Fat only if fat at half its darkness too: a blurred stroke's faint rim widens the mask, and
+    # eroding it leaves a grey blob of the digit's outline.
+    fat = width > STROKE[1] and stroke_width(mask[y0:y1, x0:x1] & (crop >= 0.5)) * scale > CORE * STROKE[1]
+    if options.stroke and (width < STROKE[0] or fat):
         # Work at 4x the final size, where a 1-pixel change is a quarter of an MNIST pixel.
         big = 4 * BOX / max(h, w)
         crop = _resize(crop, max(1, round(h * big)), max(1, round(w * big)))
