@@ -39,7 +39,7 @@ BOX, FIELD = 20, 28  # MNIST's digit box and image size
 SMALL = 64  # px: an image no wider is MNIST-sized already: no light to even out, no JPEG noise to smooth
 MIN_CONTRAST = 0.15  # ink must differ from paper by this much (0..1) or the image is blank
 STROKE = (1.2, 6.5, 2.7)  # stroke width in the 20x20 box: left alone within (MNIST: 2.0-4.9 for 98%), else set to 2.7
-CORE = 0.8  # a sharp stroke's half-darkness core is >= 0.88 of its width (bold styles), a blurred one's <= 0.76
+SHARP_CORE = 0.8  # a sharp stroke's half-darkness core is >= 0.88 of its width (bold styles), a blurred one's <= 0.76
 
 
 @dataclass(frozen=True)
@@ -239,15 +239,16 @@ def normalize_digit(ink: np.ndarray, mask: np.ndarray, options: Options = DEFAUL
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     keep = ndi.binary_dilation(mask, iterations=1)[y0:y1, x0:x1]  # anti-aliased edge pixels too
     crop = np.where(keep, ink[y0:y1, x0:x1], 0)
-    core = crop[mask[y0:y1, x0:x1]]
+    inked = mask[y0:y1, x0:x1]
+    core = crop[inked]
     crop = np.clip(crop / max(float(np.percentile(core, 90)), 1e-6), 0, 1)
 
     h, w = crop.shape
     scale = BOX / max(h, w)
-    width = stroke_width(mask[y0:y1, x0:x1]) * scale
-    # Fat only if fat at half its darkness too: a blurred stroke's faint rim widens the mask, and
-    # eroding it leaves a grey blob of the digit's outline.
-    fat = width > STROKE[1] and stroke_width(mask[y0:y1, x0:x1] & (crop >= 0.5)) * scale > CORE * STROKE[1]
+    width = stroke_width(inked) * scale
+    # Fat only if fat at half its darkness too (crop's 90th percentile is 1): a blurred stroke's
+    # faint rim widens the mask, and eroding by that width leaves a grey blob of the digit's outline.
+    fat = width > STROKE[1] and stroke_width(inked & (crop >= 0.5)) * scale > SHARP_CORE * STROKE[1]
     if options.stroke and (width < STROKE[0] or fat):
         # Work at 4x the final size, where a 1-pixel change is a quarter of an MNIST pixel.
         big = 4 * BOX / max(h, w)
